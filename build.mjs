@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+// Builds one minified ES5 bundle that runs on Espruino.
+//
+//   npm run build -- <entry.ts> [--out <file>] [--board <name>] [--port <n>]
+//
+// Pipeline: esbuild bundles the TypeScript (modules resolved, syntax kept),
+// TypeScript lowers the whole bundle to ES5 once (so its helpers are not
+// duplicated per module), Espruino-safe helpers replace TypeScript's, esbuild
+// minifies, then the gate parses the result as ES5 and looks for known
+// Espruino traps. Board defaults from boards/<name>.json are baked in.
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { dirname, basename, extname, resolve, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import ts from 'typescript';
+import { fixForEspruino, checkBundle, formatFindings } from './tools/gate.mjs';
+
+const ROOT = dirname(fileURLToPath(import.meta.url));
+
+// Modules the Espruino firmware provides; left as require() calls for it.
+export const ESPRUINO_MODULES = ['net', 'crypto', 'Storage', 'Wifi', 'fs', 'http', 'dgram', 'tls', 'Flash', 'ESP32', 'heatshrink', 'Telnet'];
+
+const HELPERS = parseHelpers(readFileSync(join(ROOT, 'tools/espruino-helpers.js'), 'utf8'));
+
+// Helpers TypeScript may emit that have no Espruino-safe version, with what to do instead.
+const UNSUPPORTED_HELPERS = {
+  __asyncGenerator: 'async generator functions (async function*) are not supported: use a generator or a pull function',
+  __asyncValues: '`for await` is not supported',
+  __await: 'async generator functions (async function*) are not supported',
+  __asyncDelegator: 'async generator functions (async function*) are not supported',
+  __classPrivateFieldGet: '#private class members are not supported (they need WeakMap): use a normal property',
+  __classPrivateFieldSet: '#private class members are not supported (they need WeakMap): use a normal property',
+  __classPrivateFieldIn: '#private class members are not supported (they need WeakMap)',
+  __decorate: 'decorators are not supported',
+  __esDecorate: 'decorators are not supported',
+  __runInitializers: 'decorators are not supported',
+};
+
+export class BuildError extends Error {}
+
+function parseHelpers(source) {
+  const helpers = {};
+  const parts = source.split(/^\/\/ @helper /m).slice(1);
+  for (const part of parts) {
+    const name = part.slice(0, part.indexOf('\n')).trim();
+    helpers[name] = part.slice(part.indexOf('\n') + 1).trim();
+  }
+  return helpers;
+}
+
+/** The board's defaults, or {} without a board. Throws a BuildError naming the boards there are. */
+export function loadBoard(name) {
+  if (!name) return {};
+  const file = join(ROOT, 'boards', name + '.json');
+  if (!existsSync(file)) {
+    const known = ['esp32', 'esp32c3', 'linux'].join(', ');
+    throw new BuildError(`unknown board "${name}" (no boards/${name}.json); boards: ${known}`);
+  }
+  const board = JSON.parse(readFileSync(file, 'utf8'));
+  delete board.$comment;
+  return board;
+}
+
+/** Adds the helpers the code references (and the helpers those use), in dependency order. */
+function withHelpers(code) {
+  const needed = [];
+  const visit = (name) => {
+    if (needed.includes(name)) return;
+    for (const other of Object.keys(HELPERS)) {
+      if (other !== name && new RegExp('\\b' + other + '\\b').test(HELPERS[name])) visit(other);
+    }
+    needed.push(name);
+  };
+  for (const name of Object.keys(UNSUPPORTED_HELPERS)) {
+    if (new RegExp('\\b' + name + '\\b').test(code)) throw new BuildError(UNSUPPORTED_HELPERS[name]);
+  }
+  for (const name of Object.keys(HELPERS)) {
+    if (new RegExp('\\b' + name + '\\b').test(code)) visit(name);
+  }
+  return needed.map((name) => HELPERS[name]).join('\n') + '\n' + code;
+}
+
+/** Lowers the esbuild bundle (modern JavaScript) to ES5 with TypeScript, leaving helper calls to us. */
+function lowerToES5(code, fileName) {
+  const out = ts.transpileModule(code, {
+    fileName,
+    reportDiagnostics: true,
+    compilerOptions: {
+      target: ts.ScriptTarget.ES5,
+      module: ts.ModuleKind.CommonJS,
+      isolatedModules: false,
+      noEmitHelpers: true,
+      importHelpers: false,
+      downlevelIteration: true,
+      removeComments: true,
+      useDefineForClassFields: false,
+      allowJs: true,
+    },
+  });
+  const errors = (out.diagnostics || []).filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length) {
+    throw new BuildError('TypeScript could not lower the bundle to ES5:\n' +
+      errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')).join('\n'));
+  }
+  return out.outputText;
+}
+
+/**
+ * Builds `entry` into one ES5 file.
+ * options: out (file path; default dist/<entry-name>.js), board (boards/<name>.json),
+ * port (forces the port the code asks for), library (keep the entry's exports on
+ * `module.exports`), write (default true).
+ * Returns { code, size, outFile, warnings }.
+ */
+export async function buildBundle(entry, options = {}) {
+  const entryPath = resolve(entry);
+  if (!existsSync(entryPath)) throw new BuildError(`entry not found: ${entry}`);
+  const board = loadBoard(options.board);
+  if (options.port !== undefined) {
+    const port = Number(options.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new BuildError(`--port must be 1-65535, got ${options.port}`);
+    board.forcePort = port;
+  }
+  let bundled;
+  try {
+    bundled = await esbuild.build({
+      entryPoints: [entryPath],
+      bundle: true,
+      write: false,
+      format: 'cjs',
+      platform: 'neutral',
+      target: 'esnext',
+      charset: 'utf8', // keep non-ASCII literals as UTF-8 bytes, not \xNN escapes (Latin-1 on a device)
+      legalComments: 'none',
+      logLevel: 'silent',
+      external: ESPRUINO_MODULES,
+      define: { __BOARD__: JSON.stringify(board) },
+      tsconfig: join(ROOT, 'tsconfig.json'),
+    });
+  } catch (e) {
+    throw new BuildError('esbuild failed:\n' + (e.errors || []).map((m) =>
+      `${m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : ''}${m.text}`).join('\n'));
+  }
+  let code = bundled.outputFiles[0].text;
+  if (!options.library) code = code.replace(/^module\.exports = __toCommonJS\(\w+\);$/m, '');
+  code = withHelpers(lowerToES5(code, basename(entryPath)));
+  const minified = await esbuild.transform(code, {
+    minify: true,
+    target: 'es5',
+    charset: 'utf8',
+    legalComments: 'none',
+  }).catch((e) => { throw new BuildError('minify failed: ' + e.message); });
+  if (process.env.DUMP_MIN) writeFileSync(process.env.DUMP_MIN, minified.code);
+  code = fixForEspruino(minified.code);
+  const findings = checkBundle(code);
+  const errors = findings.filter((f) => f.severity === 'error');
+  if (errors.length) throw new BuildError(`${basename(entryPath)}: the bundle would fail on Espruino:\n${formatFindings(errors, code)}`);
+  const outFile = resolve(options.out || join(ROOT, 'dist', basename(entryPath, extname(entryPath)) + '.js'));
+  if (options.write !== false) {
+    mkdirSync(dirname(outFile), { recursive: true });
+    writeFileSync(outFile, code);
+  }
+  return { code, size: Buffer.byteLength(code), outFile, warnings: findings.filter((f) => f.severity === 'warning') };
+}
+
+export function parseArgs(argv) {
+  const args = { _: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg.startsWith('--')) {
+      const [key, inline] = arg.slice(2).split('=');
+      if (['dry-run', 'library', 'help'].includes(key)) args[key] = true;
+      else if (inline !== undefined) args[key] = inline;
+      else if (i + 1 < argv.length) args[key] = argv[++i];
+      else throw new BuildError(`${arg} needs a value`);
+    } else args._.push(arg);
+  }
+  return args;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.help || args._.length !== 1) {
+    console.log('usage: npm run build -- <entry.ts> [--out <file>] [--board esp32|esp32c3|linux] [--port <n>] [--library]');
+    process.exit(args.help ? 0 : 2);
+  }
+  const result = await buildBundle(args._[0], { out: args.out, board: args.board, port: args.port, library: args.library });
+  if (result.warnings.length) console.warn(formatFindings(result.warnings, result.code));
+  console.log(`${result.outFile}: ${result.size} bytes`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(e instanceof BuildError ? `build failed: ${e.message}` : e);
+    process.exit(1);
+  });
+}

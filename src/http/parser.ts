@@ -1,0 +1,348 @@
+// Incremental HTTP/1.1 request parser (RFC 9112).
+//
+// A state machine over byte strings split anywhere: feed() appends what the
+// socket delivered, next() consumes as much as it can and says NEED_MORE,
+// MESSAGE (a request is in `message`) or ERROR (`errorStatus`, `errorMessage`).
+// It never touches the socket. Lines are found with indexOf, never char by char.
+import { LIMITS } from '../settings';
+
+export const NEED_MORE = 0;
+export const MESSAGE = 1;
+export const ERROR = 2;
+
+const REQUEST_LINE = 0;
+const HEADERS = 1;
+const BODY = 2;
+const CHUNK_SIZE = 3;
+const CHUNK_DATA = 4;
+const CHUNK_END = 5;
+const TRAILERS = 6;
+
+// RFC 9110 §5.6.2 token characters.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Control characters other than tab are not allowed in a field value (RFC 9110 §5.5).
+const BAD_VALUE_CHAR = /[\x00-\x08\x0a-\x1f\x7f]/;
+// Characters a request target may not contain: controls, space, DEL and raw
+// bytes above ASCII (RFC 3986; non-ASCII must be percent-encoded).
+const BAD_TARGET_CHAR = /[\x00-\x20\x7f-\xff]/;
+const TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+const DIGITS = /^[0-9]+$/;
+const HEX = /^[0-9A-Fa-f]+$/;
+const VERSION = /^HTTP\/[0-9]\.[0-9]$/;
+const HEX_PAIR = /^[0-9A-Fa-f][0-9A-Fa-f]$/;
+
+export interface Headers {
+  [name: string]: string;
+}
+
+/** What the parser hands over for each request. */
+export interface ParsedMessage {
+  method: string;
+  target: string;
+  /** 10 for HTTP/1.0, 11 for HTTP/1.1. */
+  version: number;
+  headers: Headers;
+  body: string | null;
+}
+
+function hasOwn(object: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(object, key);
+}
+
+function validPercentEncoding(target: string): boolean {
+  let at = target.indexOf('%');
+  while (at >= 0) {
+    if (!HEX_PAIR.test(target.substr(at + 1, 2))) return false;
+    at = target.indexOf('%', at + 3);
+  }
+  return true;
+}
+
+/** Index just past the token starting at `from` (== from when there is none). */
+function tokenEnd(text: string, from: number): number {
+  while (from < text.length && TOKEN_CHAR.test(text.charAt(from))) from++;
+  return from;
+}
+
+/** RFC 9112 §7.1.1 chunk-ext: *( ";" token [ "=" ( token / quoted-string ) ] ), no whitespace. */
+function validChunkExtensions(extensions: string): boolean {
+  let at = 0;
+  while (at < extensions.length) {
+    if (extensions.charAt(at) !== ';') return false;
+    const nameEnd = tokenEnd(extensions, at + 1);
+    if (nameEnd === at + 1) return false;
+    at = nameEnd;
+    if (extensions.charAt(at) !== '=') continue;
+    at++;
+    if (extensions.charAt(at) === '"') {
+      at++;
+      while (at < extensions.length && extensions.charAt(at) !== '"') at += extensions.charAt(at) === '\\' ? 2 : 1;
+      if (at >= extensions.length) return false;
+      at++;
+    } else {
+      const valueEnd = tokenEnd(extensions, at);
+      if (valueEnd === at) return false;
+      at = valueEnd;
+    }
+  }
+  return true;
+}
+
+/** Strips optional whitespace (spaces and tabs only) around a field value. */
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value.charAt(start) === ' ' || value.charAt(start) === '\t')) start++;
+  while (end > start && (value.charAt(end - 1) === ' ' || value.charAt(end - 1) === '\t')) end--;
+  return start === 0 && end === value.length ? value : value.substring(start, end);
+}
+
+export class RequestParser {
+  /** Set by next() when it returns MESSAGE. */
+  message: ParsedMessage | null = null;
+  errorStatus = 0;
+  errorMessage = '';
+  /** True once the headers asked for "Expect: 100-continue"; the connection answers and clears it. */
+  expectsContinue = false;
+
+  private buffer = '';
+  private state = REQUEST_LINE;
+  private current: ParsedMessage | null = null;
+  private headerCount = 0;
+  private remaining = 0;
+  private bodySize = 0;
+
+  constructor(private maxBodySize: number, private isKnownMethod: (method: string) => boolean) {}
+
+  feed(data: string): void {
+    this.buffer += data;
+  }
+
+  /** Bytes received and not yet consumed. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  /** True while part of a request has arrived (the request timer runs). */
+  get inMessage(): boolean {
+    return this.state !== REQUEST_LINE || this.buffer.length > 0;
+  }
+
+  next(): number {
+    for (;;) {
+      let result: number;
+      switch (this.state) {
+        case REQUEST_LINE: result = this.requestLine(); break;
+        case HEADERS: result = this.headerLine(); break;
+        case BODY: result = this.fixedBody(); break;
+        case CHUNK_SIZE: result = this.chunkSize(); break;
+        case CHUNK_DATA: result = this.chunkData(); break;
+        case CHUNK_END: result = this.chunkEnd(); break;
+        default: result = this.trailerLine();
+      }
+      if (result !== -1) return result;
+    }
+  }
+
+  private fail(status: number, message: string): number {
+    this.errorStatus = status;
+    this.errorMessage = message;
+    this.buffer = '';
+    return ERROR;
+  }
+
+  private complete(): number {
+    this.message = this.current;
+    this.current = null;
+    this.state = REQUEST_LINE;
+    return MESSAGE;
+  }
+
+  /**
+   * Takes one CRLF-terminated line off the buffer, or returns null when it has
+   * not all arrived. Returns undefined after failing (too long, bare CR).
+   */
+  private takeLine(limit: number, tooLongStatus: number, what: string): string | null | undefined {
+    const lf = this.buffer.indexOf('\n');
+    if (lf < 0) {
+      if (this.buffer.length > limit) this.fail(tooLongStatus, what + ' too long');
+      return null;
+    }
+    if (lf > limit + 1) {
+      this.fail(tooLongStatus, what + ' too long');
+      return undefined;
+    }
+    if (lf === 0 || this.buffer.charAt(lf - 1) !== '\r') {
+      this.fail(400, 'Line not terminated by CRLF');
+      return undefined;
+    }
+    const line = this.buffer.substring(0, lf - 1);
+    this.buffer = this.buffer.substring(lf + 1);
+    if (line.indexOf('\r') >= 0) {
+      this.fail(400, 'Bare CR in ' + what.toLowerCase());
+      return undefined;
+    }
+    return line;
+  }
+
+  private requestLine(): number {
+    // RFC 9112 §2.2: ignore empty lines before a request line.
+    while (this.buffer.charAt(0) === '\r' && this.buffer.charAt(1) === '\n') this.buffer = this.buffer.substring(2);
+    if (!this.buffer.length) return NEED_MORE;
+    const line = this.takeLine(LIMITS.maxRequestLine, 414, 'Request line');
+    if (line === null) return NEED_MORE;
+    if (line === undefined) return ERROR;
+    const firstSpace = line.indexOf(' ');
+    const secondSpace = line.indexOf(' ', firstSpace + 1);
+    if (firstSpace <= 0 || secondSpace < 0 || line.indexOf(' ', secondSpace + 1) >= 0) return this.fail(400, 'Malformed request line');
+    const method = line.substring(0, firstSpace);
+    const target = line.substring(firstSpace + 1, secondSpace);
+    const version = line.substring(secondSpace + 1);
+    if (!TOKEN.test(method)) return this.fail(400, 'Malformed method');
+    if (!target || BAD_TARGET_CHAR.test(target)) return this.fail(400, 'Malformed request target');
+    if (!validPercentEncoding(target)) return this.fail(400, 'Bad percent-encoding in URL');
+    if (!VERSION.test(version)) return this.fail(400, 'Malformed HTTP version');
+    if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') return this.fail(505, 'Only HTTP/1.0 and HTTP/1.1 are supported');
+    if (!this.isKnownMethod(method)) return this.fail(501, 'Method ' + method + ' not implemented');
+    this.current = { method: method, target: target, version: version === 'HTTP/1.1' ? 11 : 10, headers: {}, body: null };
+    this.headerCount = 0;
+    this.expectsContinue = false;
+    this.state = HEADERS;
+    return -1;
+  }
+
+  /** Adds one field line to `headers`; returns a status on a bad line, else 0. */
+  private addField(headers: Headers, line: string): number {
+    const first = line.charAt(0);
+    if (first === ' ' || first === '\t') return this.fail(400, 'Obsolete line folding is not allowed');
+    if (++this.headerCount > LIMITS.maxHeaders) return this.fail(431, 'Too many header fields');
+    const colon = line.indexOf(':');
+    if (colon <= 0) return this.fail(400, 'Malformed header field');
+    const rawName = line.substring(0, colon);
+    if (!TOKEN.test(rawName)) return this.fail(400, 'Malformed header field name');
+    const value = trimOws(line.substring(colon + 1));
+    if (BAD_VALUE_CHAR.test(value)) return this.fail(400, 'Invalid character in header field value');
+    const name = rawName.toLowerCase();
+    if (!hasOwn(headers, name)) {
+      headers[name] = value;
+    } else if (name === 'host') {
+      return this.fail(400, 'Duplicate Host header');
+    } else if (name === 'content-length') {
+      if (headers[name] !== value) return this.fail(400, 'Conflicting Content-Length headers');
+    } else {
+      // RFC 9110 §5.3: repeated fields combine into one comma-separated list (Cookie uses "; ").
+      headers[name] += (name === 'cookie' ? '; ' : ', ') + value;
+    }
+    return 0;
+  }
+
+  private headerLine(): number {
+    const line = this.takeLine(LIMITS.maxHeaderLine, 431, 'Header line');
+    if (line === null) return NEED_MORE;
+    if (line === undefined) return ERROR;
+    const message = this.current as ParsedMessage;
+    if (line.length) return this.addField(message.headers, line) ? ERROR : -1;
+    return this.headersDone(message);
+  }
+
+  /** Decides how the body is framed (RFC 9112 §6.3) once all header fields are in. */
+  private headersDone(message: ParsedMessage): number {
+    const headers = message.headers;
+    if (message.version === 11 && !hasOwn(headers, 'host')) return this.fail(400, 'HTTP/1.1 requests need a Host header');
+    const transferEncoding = hasOwn(headers, 'transfer-encoding') ? headers['transfer-encoding'] : undefined;
+    const contentLength = hasOwn(headers, 'content-length') ? headers['content-length'] : undefined;
+    const expect = hasOwn(headers, 'expect') ? headers.expect.toLowerCase() : undefined;
+    if (expect !== undefined && expect !== '100-continue') return this.fail(417, 'Only "Expect: 100-continue" is supported');
+    this.bodySize = 0;
+    if (transferEncoding !== undefined) {
+      if (contentLength !== undefined) return this.fail(400, 'Both Content-Length and Transfer-Encoding');
+      if (message.version !== 11) return this.fail(400, 'Transfer-Encoding in an HTTP/1.0 request');
+      const codings = transferEncoding.toLowerCase().split(',');
+      if (trimOws(codings[codings.length - 1]) !== 'chunked') return this.fail(400, 'Transfer-Encoding must end with chunked');
+      if (codings.length > 1) return this.fail(501, 'Only the chunked transfer coding is supported');
+      message.body = '';
+      this.expectsContinue = expect !== undefined;
+      this.state = CHUNK_SIZE;
+      return -1;
+    }
+    if (contentLength !== undefined) {
+      if (!DIGITS.test(contentLength)) return this.fail(400, 'Malformed Content-Length');
+      const length = contentLength.length > 15 ? Infinity : parseInt(contentLength, 10);
+      if (length > this.maxBodySize) return this.fail(413, 'Request body larger than ' + this.maxBodySize + ' bytes');
+      if (length > 0) {
+        message.body = '';
+        this.remaining = length;
+        this.expectsContinue = expect !== undefined && message.version === 11;
+        this.state = BODY;
+        return -1;
+      }
+    }
+    return this.complete();
+  }
+
+  /** Moves up to `remaining` buffered bytes into the body. */
+  private takeBody(): void {
+    const message = this.current as ParsedMessage;
+    const buffer = this.buffer;
+    if (buffer.length <= this.remaining) {
+      message.body += buffer;
+      this.remaining -= buffer.length;
+      this.buffer = '';
+    } else {
+      message.body += buffer.substring(0, this.remaining);
+      this.buffer = buffer.substring(this.remaining);
+      this.remaining = 0;
+    }
+  }
+
+  private fixedBody(): number {
+    this.takeBody();
+    return this.remaining ? NEED_MORE : this.complete();
+  }
+
+  private chunkSize(): number {
+    const line = this.takeLine(LIMITS.maxHeaderLine, 400, 'Chunk size line');
+    if (line === null) return NEED_MORE;
+    if (line === undefined) return ERROR;
+    const semicolon = line.indexOf(';');
+    const hex = semicolon < 0 ? line : line.substring(0, semicolon);
+    if (!HEX.test(hex)) return this.fail(400, 'Malformed chunk size');
+    if (semicolon >= 0 && (BAD_VALUE_CHAR.test(line) || !validChunkExtensions(line.substring(semicolon)))) {
+      return this.fail(400, 'Malformed chunk extension');
+    }
+    const size = hex.length > 8 ? Infinity : parseInt(hex, 16);
+    this.bodySize += size;
+    if (this.bodySize > this.maxBodySize) return this.fail(413, 'Request body larger than ' + this.maxBodySize + ' bytes');
+    if (size === 0) {
+      this.state = TRAILERS;
+      return -1;
+    }
+    this.remaining = size;
+    this.state = CHUNK_DATA;
+    return -1;
+  }
+
+  private chunkData(): number {
+    this.takeBody();
+    if (this.remaining) return NEED_MORE;
+    this.state = CHUNK_END;
+    return -1;
+  }
+
+  private chunkEnd(): number {
+    if (this.buffer.length < 2) return NEED_MORE;
+    if (this.buffer.charAt(0) !== '\r' || this.buffer.charAt(1) !== '\n') return this.fail(400, 'Chunk data not followed by CRLF');
+    this.buffer = this.buffer.substring(2);
+    this.state = CHUNK_SIZE;
+    return -1;
+  }
+
+  /** Trailer fields are checked like headers, then dropped: none of them changes how a request is handled. */
+  private trailerLine(): number {
+    const line = this.takeLine(LIMITS.maxHeaderLine, 431, 'Trailer line');
+    if (line === null) return NEED_MORE;
+    if (line === undefined) return ERROR;
+    if (!line.length) return this.complete();
+    return this.addField({}, line) ? ERROR : -1;
+  }
+}

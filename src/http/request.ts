@@ -1,0 +1,77 @@
+// One HTTP request as handlers see it.
+import { jsonParse, decodeUtf8 } from '../platform/text';
+import { parseQuery, QueryParams } from './url';
+import { Headers, ParsedMessage } from './parser';
+
+export class Request {
+  method: string;
+  /** The path of the request target, still percent-encoded: "/users/42". */
+  path: string;
+  /** The raw query string after "?", or "". */
+  query: string;
+  /** Header fields with lowercase names; repeated fields are joined with ", ". */
+  headers: Headers;
+  /** The body as a byte string, or null when the request had none. */
+  body: string | null;
+  /** The client's address, when the firmware's sockets expose it ("-" otherwise). */
+  ip: string;
+  /** 10 for HTTP/1.0, 11 for HTTP/1.1. */
+  version: number;
+  /** Values of the route's <param> segments, percent-decoded. */
+  pathParams: { [name: string]: string } = {};
+
+  private parsedQuery?: QueryParams;
+  private parsedJson?: unknown;
+
+  constructor(message: ParsedMessage, ip: string) {
+    const target = message.target;
+    const question = target.indexOf('?');
+    let path = question < 0 ? target : target.substring(0, question);
+    const scheme = path.indexOf('://');
+    if (scheme > 0 && path.charAt(0) !== '/') {
+      // absolute-form (RFC 9112 §3.2.2): keep only the path.
+      const slash = path.indexOf('/', scheme + 3);
+      path = slash < 0 ? '/' : path.substring(slash);
+    }
+    this.method = message.method;
+    this.path = path;
+    this.query = question < 0 ? '' : target.substring(question + 1);
+    this.headers = message.headers;
+    this.body = message.body;
+    this.ip = ip;
+    this.version = message.version;
+  }
+
+  /** Query parameters, decoded on first use: "+" is a space, a repeated key gives an array. */
+  get queryParams(): QueryParams {
+    if (!this.parsedQuery) this.parsedQuery = parseQuery(this.query);
+    return this.parsedQuery;
+  }
+
+  /** The body parsed as JSON on first use, or null when it is missing or not valid JSON. */
+  get json(): any {
+    if (this.parsedJson === undefined) {
+      let value: unknown = null;
+      if (this.body) {
+        try {
+          value = jsonParse(this.body);
+        } catch (e) {
+          value = null;
+        }
+      }
+      this.parsedJson = value;
+    }
+    return this.parsedJson;
+  }
+
+  /** The body decoded as UTF-8 text ("" when there is none). */
+  get text(): string {
+    return this.body ? decodeUtf8(this.body) : '';
+  }
+
+  /** A header field by name (any case), or undefined. */
+  header(name: string): string | undefined {
+    const key = name.toLowerCase();
+    return Object.prototype.hasOwnProperty.call(this.headers, key) ? this.headers[key] : undefined;
+  }
+}

@@ -1,0 +1,66 @@
+// What a handler returns. Bodies are stored as the bytes that will be sent, so
+// Content-Length is always the byte length, whatever the build's strings are.
+import { encodeUtf8, jsonStringify } from '../platform/text';
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const UNSAFE_VALUE = /[\x00\r\n]/;
+
+export const JSON_TYPE = 'application/json';
+export const HTML_TYPE = 'text/html; charset=utf-8';
+export const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+export class Response {
+  /** Extra header lines, each "Name: value\r\n": one string is cheaper on the heap than a map. */
+  head = '';
+  /** Set by a "Connection: close" header: the server closes after sending. */
+  closeConnection = false;
+
+  /**
+   * A response whose body is already bytes (a byte string). The factories below
+   * encode text for you.
+   */
+  constructor(public body: string | null = null, public status = 200, public contentType = TEXT_TYPE) {}
+
+  /** JSON (application/json). */
+  static json(data: unknown, status = 200): Response {
+    return new Response(jsonStringify(data), status, JSON_TYPE);
+  }
+
+  /** HTML text (text/html; charset=utf-8). */
+  static html(content: string, status = 200): Response {
+    return new Response(encodeUtf8(String(content)), status, HTML_TYPE);
+  }
+
+  /** Plain text (text/plain; charset=utf-8). */
+  static plain(content: string, status = 200): Response {
+    return new Response(encodeUtf8(String(content)), status, TEXT_TYPE);
+  }
+
+  /** {"error": message, "code": status} as JSON. */
+  static error(message: string, status = 400): Response {
+    return Response.json({ error: message, code: status }, status);
+  }
+
+  /** A redirect (302 Found unless another 3xx status is given) to `location`. */
+  static redirect(location: string, status = 302): Response {
+    return new Response(null, status).addHeader('Location', encodeUtf8(location));
+  }
+
+  /**
+   * Adds a header field. Throws when the name is not a token or the value
+   * holds CR, LF or NUL (they would split the response). Content-Type replaces
+   * the response's type; "Connection: close" makes the server close after
+   * sending; Content-Length and Transfer-Encoding are the server's.
+   */
+  addHeader(name: string, value: string | number): this {
+    const text = String(value);
+    if (!TOKEN.test(name)) throw new Error('Invalid header name: ' + JSON.stringify(name));
+    if (UNSAFE_VALUE.test(text)) throw new Error('Invalid header value for ' + name + ': CR, LF and NUL are not allowed');
+    const lower = name.toLowerCase();
+    if (lower === 'content-length' || lower === 'transfer-encoding') throw new Error(name + ' is set by the server');
+    if (lower === 'content-type') this.contentType = text;
+    else if (lower === 'connection') this.closeConnection = this.closeConnection || text.toLowerCase() === 'close';
+    else this.head += name + ': ' + text + '\r\n';
+    return this;
+  }
+}

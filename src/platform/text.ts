@@ -1,0 +1,102 @@
+// UTF-8 text on both kinds of Espruino build.
+//
+// On an ESP32 strings are raw bytes: text already is UTF-8 bytes, but
+// JSON.stringify escapes every byte >= 0x80 as \u00XX (mojibake for a client)
+// and JSON.parse keeps only the low byte of a \uXXXX escape. The 64-bit Linux
+// build has Unicode strings: a string is binary unless it holds a character
+// above 0xFF, and text must be converted to and from UTF-8 bytes at the socket.
+// Everything above this file deals in "text" (what the interpreter calls a
+// string) and "bytes" (a byte string as sockets deliver and accept).
+
+/** True on builds with Unicode strings (Espruino's Linux build), false on a byte-string device. */
+export const UNICODE = typeof E.isUTF8 === 'function' && E.isUTF8('\u20ac');
+
+const NON_ASCII = /[^\x00-\x7f]/;
+const HEX_PAIR = /^[0-9A-Fa-f][0-9A-Fa-f]$/;
+const HEX_QUAD = /^[0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f]$/;
+// A Unicode-flagged empty string: binary text joined to it becomes Unicode, char by char.
+const UTF8_EMPTY = UNICODE ? E.asUTF8('') : '';
+
+/** Text to the UTF-8 bytes a socket should carry. */
+export function encodeUtf8(text: string): string {
+  if (!UNICODE || !NON_ASCII.test(text)) return text;
+  return E.fromUTF8(E.isUTF8(text) ? text : UTF8_EMPTY + text);
+}
+
+/** UTF-8 bytes from a socket to text. Invalid sequences pass through as bytes. */
+export function decodeUtf8(bytes: string): string {
+  return UNICODE && NON_ASCII.test(bytes) ? E.asUTF8(bytes) : bytes;
+}
+
+/** The UTF-8 bytes of one code point. */
+function codePointBytes(cp: number): string {
+  const chr = String.fromCharCode;
+  if (cp < 0x80) return chr(cp);
+  if (cp < 0x800) return chr(0xc0 | (cp >> 6)) + chr(0x80 | (cp & 63));
+  if (cp < 0x10000) return chr(0xe0 | (cp >> 12)) + chr(0x80 | ((cp >> 6) & 63)) + chr(0x80 | (cp & 63));
+  return chr(0xf0 | (cp >> 18)) + chr(0x80 | ((cp >> 12) & 63)) + chr(0x80 | ((cp >> 6) & 63)) + chr(0x80 | (cp & 63));
+}
+
+/** True when the backslash at `index` starts an escape (it is not itself escaped). */
+function isEscapeStart(json: string, index: number): boolean {
+  let count = 0;
+  while (index - count - 1 >= 0 && json.charAt(index - count - 1) === '\\') count++;
+  return count % 2 === 0;
+}
+
+/** Byte build: JSON.stringify wrote bytes >= 0x80 as \u00XX; put the raw bytes back. */
+function unescapeHighBytes(json: string): string {
+  let out = '';
+  let from = 0;
+  let at = json.indexOf('\\u00');
+  while (at >= 0) {
+    const hex = json.substr(at + 4, 2);
+    const code = parseInt(hex, 16);
+    if (code >= 0x80 && HEX_PAIR.test(hex) && isEscapeStart(json, at)) {
+      out += json.substring(from, at) + String.fromCharCode(code);
+      from = at + 6;
+    }
+    at = json.indexOf('\\u00', at + 4);
+  }
+  return from ? out + json.substring(from) : json;
+}
+
+/** Byte build: turn \uXXXX escapes above 0x7F into UTF-8 bytes before JSON.parse drops their high byte. */
+function escapesToUtf8(json: string): string {
+  let out = '';
+  let from = 0;
+  let at = json.indexOf('\\u');
+  while (at >= 0) {
+    const hex = json.substr(at + 2, 4);
+    let cp = HEX_QUAD.test(hex) ? parseInt(hex, 16) : 0;
+    let end = at + 6;
+    if (cp >= 0x80 && isEscapeStart(json, at)) {
+      if (cp >= 0xd800 && cp < 0xdc00) {
+        const low = json.substr(at + 8, 4);
+        const lowCp = json.substr(at + 6, 2) === '\\u' && HEX_QUAD.test(low) ? parseInt(low, 16) : 0;
+        if (lowCp >= 0xdc00 && lowCp < 0xe000) {
+          cp = 0x10000 + ((cp - 0xd800) << 10) + (lowCp - 0xdc00);
+          end = at + 12;
+        } else cp = 0xfffd;
+      } else if (cp >= 0xdc00 && cp < 0xe000) cp = 0xfffd;
+      out += json.substring(from, at) + codePointBytes(cp);
+      from = end;
+    }
+    at = json.indexOf('\\u', at + 2);
+  }
+  return from ? out + json.substring(from) : json;
+}
+
+/** JSON text of a value, as UTF-8 bytes ready for a socket. */
+export function jsonStringify(value: unknown): string {
+  const json = JSON.stringify(value);
+  if (json === undefined) return 'null';
+  if (UNICODE) return encodeUtf8(json);
+  return json.indexOf('\\u00') < 0 ? json : unescapeHighBytes(json);
+}
+
+/** Parses UTF-8 JSON bytes; throws on invalid JSON like JSON.parse. */
+export function jsonParse(bytes: string): unknown {
+  if (UNICODE) return JSON.parse(decodeUtf8(bytes));
+  return JSON.parse(bytes.indexOf('\\u') < 0 ? bytes : escapesToUtf8(bytes));
+}

@@ -1,0 +1,196 @@
+// MicroServer: routes, middleware and the listening socket.
+import { Router, RouteInfo } from './router';
+import { Request } from './http/request';
+import { Response } from './http/response';
+import { Connection, ConnectionHost, responseHead } from './http/connection';
+import { isHttpError } from './http/errors';
+import { compose } from './middleware/compose';
+import { Handler, Middleware, Next, isThenable } from './middleware/types';
+import { Logger, ConsoleLogger } from './log/logger';
+import { listen, NetServer, Socket } from './platform/net';
+import { setting, FORCED_PORT } from './settings';
+
+export interface ServerOptions {
+  port?: number;
+  maxConns?: number;
+  logger?: Logger;
+  router?: Router<Handler>;
+  maxBodySize?: number;
+  keepAliveTimeout?: number;
+  maxKeepAliveRequests?: number;
+  bodyTimeout?: number;
+  serverName?: string;
+}
+
+/** Methods answered without a route declaring them; others must be routed or get 501. */
+const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+const METHOD_NAME = /^[A-Z][A-Z-]*$/;
+
+export class MicroServer implements ConnectionHost {
+  port: number;
+  maxConns: number;
+  maxBodySize: number;
+  /** Seconds. */
+  keepAliveTimeout: number;
+  maxKeepAliveRequests: number;
+  /** Seconds. */
+  bodyTimeout: number;
+  serverName: string;
+  logger: Logger;
+  router: Router<Handler>;
+  /** True once stop() is called: connections close after their current response. */
+  stopping = false;
+
+  private middleware: Middleware[] = [];
+  private chain: Next;
+  private listener: NetServer | null = null;
+  private connections: Connection[] = [];
+
+  constructor(options: ServerOptions = {}) {
+    this.port = setting('port', options.port);
+    this.maxConns = setting('maxConns', options.maxConns);
+    this.maxBodySize = setting('maxBodySize', options.maxBodySize);
+    this.keepAliveTimeout = setting('keepAliveTimeout', options.keepAliveTimeout);
+    this.maxKeepAliveRequests = setting('maxKeepAliveRequests', options.maxKeepAliveRequests);
+    this.bodyTimeout = setting('bodyTimeout', options.bodyTimeout);
+    this.serverName = setting('serverName', options.serverName);
+    this.logger = options.logger || new ConsoleLogger();
+    this.router = options.router || new Router<Handler>();
+    this.chain = (req) => this.dispatch(req);
+  }
+
+  get(path: string, handler: Handler): this {
+    return this.route(path, ['GET'], handler);
+  }
+
+  post(path: string, handler: Handler): this {
+    return this.route(path, ['POST'], handler);
+  }
+
+  put(path: string, handler: Handler): this {
+    return this.route(path, ['PUT'], handler);
+  }
+
+  delete(path: string, handler: Handler): this {
+    return this.route(path, ['DELETE'], handler);
+  }
+
+  patch(path: string, handler: Handler): this {
+    return this.route(path, ['PATCH'], handler);
+  }
+
+  /** Routes `path` for each of `methods` (default GET) to `handler`. Takes effect at once, also while running. */
+  route(path: string, methods: string[] | Handler, handler?: Handler): this {
+    if (typeof methods === 'function') {
+      handler = methods;
+      methods = ['GET'];
+    }
+    if (typeof handler !== 'function') throw new Error('Route ' + path + ': the handler must be a function');
+    for (let i = 0; i < methods.length; i++) {
+      const method = String(methods[i]).toUpperCase();
+      if (!METHOD_NAME.test(method)) throw new Error('Route ' + path + ': invalid method ' + methods[i]);
+      this.router.add(method, path, handler);
+    }
+    return this;
+  }
+
+  /** Removes the route at `path` (one method, or all). Returns how many method routes were removed. */
+  removeRoute(path: string, method?: string): number {
+    return this.router.remove(path, method === undefined ? undefined : method.toUpperCase());
+  }
+
+  /** Every route as { method, path }. */
+  routes(): RouteInfo[] {
+    return this.router.routes();
+  }
+
+  /** Adds middleware: a function (req, next) or an object with handle(req, next). First added runs outermost. */
+  addMiddleware(middleware: Middleware): this {
+    const list = this.middleware.concat([middleware]);
+    this.chain = compose(list, (req) => this.dispatch(req));
+    this.middleware = list;
+    const withLogger = middleware as { useLogger?: (logger: Logger) => void };
+    if (typeof withLogger.useLogger === 'function') withLogger.useLogger(this.logger);
+    return this;
+  }
+
+  /**
+   * Starts listening. Espruino's sockets listen on every interface, so `host`
+   * is accepted for compatibility and only logged. `npm start -- --port N` wins over `port`.
+   */
+  run(host = '0.0.0.0', port?: number): this {
+    if (this.listener) throw new Error('MicroServer is already running');
+    if (FORCED_PORT !== undefined) port = FORCED_PORT;
+    else if (port === undefined) port = this.port;
+    this.port = port;
+    this.stopping = false;
+    this.listener = listen(port, (socket) => this.accept(socket));
+    this.logger.log('MicroServer listening on ' + host + ':' + port, 'INFO');
+    return this;
+  }
+
+  /** Stops accepting, closes idle connections and closes busy ones after their response. */
+  stop(): void {
+    this.stopping = true;
+    if (this.listener) this.listener.close();
+    this.listener = null;
+    const open = this.connections.slice();
+    for (let i = 0; i < open.length; i++) open[i].shutdown();
+  }
+
+  /** Runs a request through middleware and routing; used by connections. */
+  handle(req: Request): Response | Promise<Response> {
+    return this.chain(req);
+  }
+
+  isKnownMethod(method: string): boolean {
+    return STANDARD_METHODS.indexOf(method) >= 0 || this.router.hasMethod(method);
+  }
+
+  /** The response for an error thrown by a handler or middleware: its status if it has one, else a logged 500. */
+  errorResponse(req: Request | null, error: unknown): Response {
+    if (isHttpError(error)) return Response.error(error.message, error.status);
+    const where = req ? req.method + ' ' + req.path : 'request';
+    const message = error && (error as Error).message ? (error as Error).message : String(error);
+    this.logger.log('Error handling ' + where + ': ' + message, 'ERROR');
+    return Response.error(message.indexOf('not a Response') >= 0 ? message : 'Internal Server Error', 500);
+  }
+
+  connectionClosed(connection: Connection): void {
+    const index = this.connections.indexOf(connection);
+    if (index >= 0) this.connections.splice(index, 1);
+  }
+
+  private accept(socket: Socket): void {
+    if (this.connections.length >= this.maxConns) {
+      const busy = Response.error('Too many connections', 503).addHeader('Retry-After', 1);
+      socket.write(responseHead(busy, this.serverName, (busy.body as string).length, 'Connection: close\r\n') + busy.body);
+      socket.end();
+      this.logger.log('Connection refused: ' + this.maxConns + ' connections open', 'WARNING');
+      return;
+    }
+    this.connections.push(new Connection(this, socket));
+  }
+
+  /** The innermost step: route, then call the handler. Errors become responses here, so middleware sees them. */
+  private dispatch(req: Request): Response | Promise<Response> {
+    try {
+      if (req.path === '*') {
+        if (req.method !== 'OPTIONS') return Response.error('"*" is only valid with OPTIONS', 400);
+        return new Response(null, 204).addHeader('Allow', STANDARD_METHODS.join(', '));
+      }
+      const match = this.router.match(req.method, req.path);
+      if (!match) return Response.error('Not Found', 404);
+      if (!match.handler) {
+        const allow = match.allow.join(', ');
+        if (req.method === 'OPTIONS') return new Response(null, 204).addHeader('Allow', allow + ', OPTIONS');
+        return Response.error('Method Not Allowed', 405).addHeader('Allow', allow);
+      }
+      req.pathParams = match.params;
+      const result = match.handler(req);
+      return isThenable(result) ? result.catch((e) => this.errorResponse(req, e)) : result;
+    } catch (e) {
+      return this.errorResponse(req, e);
+    }
+  }
+}

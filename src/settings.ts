@@ -1,0 +1,51 @@
+// Every limit and default in one place. Precedence, lowest first: these
+// defaults, the board's (boards/<name>.json, baked in by `--board`), then what
+// the code passes to `new MicroServer(...)` or assigns to the app. A `--port`
+// given to `npm start` wins over all of them.
+
+/** Fixed protocol limits (the reference implementation's compile-time constants). */
+export const LIMITS = {
+  maxRequestLine: 8192,
+  maxHeaderLine: 8192,
+  maxHeaders: 50,
+  /** Bytes of a large body written per socket 'drain' (one big write is slow on Espruino). */
+  writeChunk: 4096,
+  /** Bytes a client may send ahead (pipelined) while its previous request is handled. */
+  maxPipelined: 16384,
+};
+
+export interface ServerSettings {
+  port: number;
+  maxConns: number;
+  /** Largest request body in bytes (413 above it). */
+  maxBodySize: number;
+  /** Seconds an idle keep-alive connection stays open. */
+  keepAliveTimeout: number;
+  /** Requests served on one connection before it closes. */
+  maxKeepAliveRequests: number;
+  /** Seconds a request's headers and body may take to arrive (408 after). */
+  bodyTimeout: number;
+  serverName: string;
+}
+
+export const DEFAULTS: ServerSettings = {
+  port: 80,
+  maxConns: 10,
+  maxBodySize: 1048576,
+  keepAliveTimeout: 5,
+  maxKeepAliveRequests: 100,
+  bodyTimeout: 30,
+  serverName: 'MicroServer/1.0',
+};
+
+const board = __BOARD__;
+
+/** A setting's value: the code's if given, else the board's, else the default. */
+export function setting<K extends keyof ServerSettings>(key: K, fromCode: ServerSettings[K] | undefined): ServerSettings[K] {
+  if (fromCode !== undefined) return fromCode;
+  const fromBoard = board[key];
+  return fromBoard !== undefined ? (fromBoard as ServerSettings[K]) : DEFAULTS[key];
+}
+
+/** The port `npm start -- --port N` forces, if any. */
+export const FORCED_PORT = board.forcePort as number | undefined;

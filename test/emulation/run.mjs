@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// Runs an ES5 bundle in the Espruino emulation, the way `espruino bundle.js`
+// runs it on Espruino's Linux build (targets/linux/main.c, single-file mode):
+//
+//   node test/emulation/run.mjs <bundle.js> [--mode esp32|linux] [--storage file.json]
+//
+// - prints a banner line, then runs the bundle;
+// - if the bundle's top level throws: prints "Uncaught ..." and exits with code 1;
+// - otherwise keeps running while the bundle has timers, servers, sockets or
+//   queued events (Node's event loop stays alive exactly that long), then exits 0;
+// - quit() exits 0; SIGINT/SIGTERM close the servers and exit 0.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { createEspruino, VERSION } from './espruino.mjs';
+
+function usage(message) {
+  if (message) process.stderr.write(message + '\n');
+  process.stderr.write('usage: node test/emulation/run.mjs <bundle.js> [--mode esp32|linux] [--storage file.json]\n');
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const args = { bundle: undefined, mode: 'esp32', storageFile: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--mode') args.mode = argv[++i];
+    else if (arg.startsWith('--mode=')) args.mode = arg.slice('--mode='.length);
+    else if (arg === '--storage') args.storageFile = argv[++i];
+    else if (arg.startsWith('--storage=')) args.storageFile = arg.slice('--storage='.length);
+    else if (arg === '--help' || arg === '-h') usage();
+    else if (arg.startsWith('--')) usage(`unknown option ${arg}`);
+    else if (args.bundle === undefined) args.bundle = arg;
+    else usage(`unexpected argument ${arg}`);
+  }
+  if (!args.bundle) usage('no bundle given');
+  if (args.mode !== 'esp32' && args.mode !== 'linux') usage(`--mode must be esp32 or linux, not ${args.mode}`);
+  return args;
+}
+
+// `node --test test/` (Node 20) runs every .mjs file under test/ as a test
+// file, this one included, with no arguments: nothing to do then.
+if (process.argv.length <= 2 && process.env.NODE_TEST_CONTEXT) process.exit(0);
+
+const args = parseArgs(process.argv.slice(2));
+
+let source;
+try {
+  source = fs.readFileSync(args.bundle);
+} catch (e) {
+  process.stderr.write(`run.mjs: cannot read ${args.bundle}: ${e.message}\n`);
+  process.exit(1);
+}
+
+let emulation;
+
+async function shutdown(code) {
+  if (emulation) await emulation.stop();
+  process.exit(code);
+}
+
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+
+process.stdout.write(`Espruino emulation ${VERSION} (${args.mode})\n`);
+emulation = createEspruino({ mode: args.mode, storageFile: args.storageFile, onQuit: () => shutdown(0) });
+emulation.run(source, path.resolve(args.bundle));
+if (emulation.lastRunThrew) await shutdown(1);

@@ -1,0 +1,178 @@
+// Starts a server bundle in a child process, on the real interpreter or in
+// the emulation:
+//
+//   ESPRUINO=/path/to/espruino         run bundles on Espruino's Linux build
+//   ESPRUINO_ESP32=/path/to/espruino   (optional) the binary for mode 'esp32'
+//   neither                            run them with test/emulation/run.mjs
+//
+// The child runs in a fresh temp directory (the real interpreter keeps its
+// Storage in ./espruino.flash there), with stdin an open pipe that is never
+// written or closed (at EOF on stdin the interpreter would quit).
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const RUN_MJS = fileURLToPath(new URL('../emulation/run.mjs', import.meta.url));
+
+const LISTENING = [/listening on .*:(\d+)/i, /listening on port (\d+)/i];
+
+/** 'espruino' when tests run on the real interpreter, else 'emulation' (for test names). */
+export function lane() {
+  return process.env.ESPRUINO ? 'espruino' : 'emulation';
+}
+
+/**
+ * How a bundle of the given mode is started.
+ * @param {'esp32'|'linux'} [mode='esp32']
+ * @returns {{ lane: string, command: string, argsFor: (bundlePath: string, workDir: string) => string[] }}
+ */
+export function interpreterFor(mode = 'esp32') {
+  if (process.env.ESPRUINO) {
+    const command = (mode === 'esp32' && process.env.ESPRUINO_ESP32) || process.env.ESPRUINO;
+    return { lane: 'espruino', command, argsFor: (bundlePath) => [bundlePath] };
+  }
+  return {
+    lane: 'emulation',
+    command: process.execPath,
+    argsFor: (bundlePath, workDir) => [RUN_MJS, bundlePath, '--mode', mode, '--storage', path.join(workDir, 'storage.json')],
+  };
+}
+
+// Children still running when this process exits are killed with it.
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * Starts a server bundle and waits until it prints its "listening on" line.
+ *
+ * @param {string} bundlePath
+ * @param {object} [options]
+ * @param {number} [options.port] The port the bundle was built for: passed to the child as env
+ *   PORT, and startServer fails if the bundle reports another one.
+ * @param {'esp32'|'linux'} [options.mode='esp32']
+ * @param {object} [options.env] Extra environment variables for the child.
+ * @param {number} [options.timeoutMs=15000]
+ * @param {string} [options.workDir] Directory to run in (kept), instead of a fresh temp dir
+ *   (removed by stop()). Reuse one to keep Storage across restarts.
+ * @returns {Promise<{ port: number, lane: string, pid: number, output: () => string,
+ *   waitFor: (regex: RegExp, ms?: number) => Promise<RegExpMatchArray>, stop: () => Promise<void> }>}
+ */
+export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, timeoutMs = 15000, workDir } = {}) {
+  const bundle = path.resolve(bundlePath);
+  const dir = workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'espruino-server-'));
+  const ownsDir = workDir === undefined;
+  const interpreter = interpreterFor(mode);
+
+  const child = spawn(interpreter.command, interpreter.argsFor(bundle, dir), {
+    cwd: dir,
+    env: { ...process.env, ...(port !== undefined ? { PORT: String(port) } : {}), ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  running.add(child);
+
+  let text = '';
+  let exitInfo = null; // { code, signal } once exited
+  const watchers = new Set(); // () => void, run on every output change and on exit
+
+  const notify = () => {
+    for (const watcher of [...watchers]) watcher();
+  };
+  const onOutput = (chunk) => {
+    text += chunk;
+    notify();
+  };
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', onOutput);
+  child.stderr.on('data', onOutput);
+  child.stdin.on('error', () => {}); // EPIPE if the child dies
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      running.delete(child);
+      notify();
+      resolve();
+    });
+    child.on('error', (err) => {
+      // spawn failed (binary not found...)
+      text += `\n[spawn error] ${err.message}\n`;
+      exitInfo = { code: null, signal: null, error: err };
+      running.delete(child);
+      notify();
+      resolve();
+    });
+  });
+
+  const output = () => text;
+
+  /** Waits until test(text) returns a truthy value; rejects on timeout or exit. */
+  function waitUntil(test, ms, what) {
+    return new Promise((resolve, reject) => {
+      let timer;
+      const finish = (fn, value) => {
+        clearTimeout(timer);
+        watchers.delete(check);
+        fn(value);
+      };
+      const check = () => {
+        const result = test(text);
+        if (result) return finish(resolve, result);
+        if (exitInfo) {
+          const how = exitInfo.error ? exitInfo.error.message : `code ${exitInfo.code}, signal ${exitInfo.signal}`;
+          finish(reject, new Error(`${interpreter.lane} process exited (${how}) while waiting for ${what}; output:\n${text}`));
+        }
+      };
+      timer = setTimeout(() => finish(reject, new Error(`timed out after ${ms} ms waiting for ${what}; output:\n${text}`)), ms);
+      watchers.add(check);
+      check();
+    });
+  }
+
+  /** Resolves with the match once the output (all of it, from the start) matches regex. */
+  function waitFor(regex, ms = 5000) {
+    return waitUntil((all) => all.match(regex), ms, String(regex));
+  }
+
+  let stopping;
+  function stop() {
+    stopping ??= (async () => {
+      if (!exitInfo) {
+        child.kill('SIGTERM');
+        const force = setTimeout(() => child.kill('SIGKILL'), 2000);
+        await exited;
+        clearTimeout(force);
+      }
+      child.stdin.destroy();
+      if (ownsDir) fs.rmSync(dir, { recursive: true, force: true });
+    })();
+    return stopping;
+  }
+
+  let listeningPort;
+  try {
+    // Only complete lines count, so a port number cut in two by a pipe read is never taken.
+    listeningPort = await waitUntil((all) => {
+      const complete = all.slice(0, all.lastIndexOf('\n') + 1);
+      for (const line of complete.split('\n')) {
+        for (const pattern of LISTENING) {
+          const m = line.match(pattern);
+          if (m) return Number(m[1]);
+        }
+      }
+      return undefined;
+    }, timeoutMs, 'the "listening on" line');
+    if (port !== undefined && listeningPort !== port) {
+      throw new Error(`the server listens on port ${listeningPort}, not ${port}; output:\n${text}`);
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+
+  return { port: listeningPort, lane: interpreter.lane, pid: child.pid, output, waitFor, stop };
+}
