@@ -165,8 +165,9 @@ export class RequestParser {
   private takeLine(limit: number, tooLongStatus: number, what: string): string | null | undefined {
     const lf = this.buffer.indexOf('\n');
     if (lf < 0) {
-      if (this.buffer.length > limit) this.fail(tooLongStatus, what + ' too long');
-      return null;
+      if (this.buffer.length <= limit) return null;
+      this.fail(tooLongStatus, what + ' too long');
+      return undefined;
     }
     if (lf > limit + 1) {
       this.fail(tooLongStatus, what + ' too long');

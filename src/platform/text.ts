@@ -82,7 +82,7 @@ function escapesToUtf8(json: string): string {
       out += json.substring(from, at) + codePointBytes(cp);
       from = end;
     }
-    at = json.indexOf('\\u', at + 2);
+    at = json.indexOf('\\u', Math.max(from, at + 2));
   }
   return from ? out + json.substring(from) : json;
 }
