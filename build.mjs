@@ -8,7 +8,7 @@
 // duplicated per module), Espruino-safe helpers replace TypeScript's, esbuild
 // minifies, then the gate parses the result as ES5 and looks for known
 // Espruino traps. Board defaults from boards/<name>.json are baked in.
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, basename, extname, resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -52,9 +52,9 @@ function parseHelpers(source) {
 export function loadBoard(name) {
   if (!name) return {};
   const file = join(ROOT, 'boards', name + '.json');
-  if (!existsSync(file)) {
-    const known = ['esp32', 'esp32c3', 'linux'].join(', ');
-    throw new BuildError(`unknown board "${name}" (no boards/${name}.json); boards: ${known}`);
+  const known = readdirSync(join(ROOT, 'boards')).filter((f) => f.endsWith('.json')).map((f) => basename(f, '.json')).sort();
+  if (!known.includes(name)) {
+    throw new BuildError(`unknown board "${name}" (no boards/${name}.json); boards: ${known.join(', ')}`);
   }
   const board = JSON.parse(readFileSync(file, 'utf8'));
   delete board.$comment;

@@ -43,19 +43,32 @@ function holeEdits(code, ast) {
 
 function hoistEdits(code, ast) {
   const moves = [];
-  const collect = (body, insertAt) => {
-    let seenOther = false;
+  // A moved function goes after the body's directives ("use strict" must stay
+  // first), with a ";" if the last directive has none. Where it was, a ";" is
+  // left unless the statement before ended with one (or it opened the body):
+  // without semicolons, removing it could join the statements around it
+  // (`x = 1 \n function f() {} \n (g)()` would become the call `1(g)()`).
+  const collect = (body, fallback) => {
+    let insertAt = fallback, prefix = '', seenOther = false;
+    for (const statement of body) {
+      if (!statement.directive) break;
+      insertAt = statement.end;
+      prefix = code[statement.end - 1] === ';' ? '' : ';';
+    }
     for (const statement of body) {
       if (statement.type === 'FunctionDeclaration') {
-        if (seenOther) moves.push({ start: statement.start, end: statement.end, insertAt });
+        if (seenOther) {
+          const before = code.slice(0, statement.start).trimEnd();
+          const keep = before === '' || before.endsWith(';') || before.endsWith('{') ? '' : ';';
+          moves.push({ start: statement.start, end: statement.end, insertAt, prefix, keep });
+        }
       } else if (!statement.directive && statement.type !== 'EmptyStatement') seenOther = true;
     }
   };
-  const bodyStart = (body, fallback) => (body[0] && body[0].directive ? body[0].end : fallback);
-  collect(ast.body, bodyStart(ast.body, 0));
+  collect(ast.body, 0);
   walk.full(ast, (node) => {
     if (node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression') {
-      collect(node.body.body, bodyStart(node.body.body, node.body.start + 1));
+      collect(node.body.body, node.body.start + 1);
     }
   });
   // Outer moves first; a move touching another's range waits for the next pass.
@@ -67,8 +80,8 @@ function hoistEdits(code, ast) {
     if (!clash) accepted.push(move);
   }
   return accepted.flatMap((move) => [
-    { at: move.start, remove: move.end - move.start, text: '', order: 0 },
-    { at: move.insertAt, remove: 0, text: code.slice(move.start, move.end), order: move.start },
+    { at: move.start, remove: move.end - move.start, text: move.keep, order: 0 },
+    { at: move.insertAt, remove: 0, text: move.prefix + code.slice(move.start, move.end), order: move.start },
   ]);
 }
 

@@ -1,0 +1,24 @@
+// examples/medium.ts: middleware, a JSON API and a body limit.
+import { MicroServer, Response, LoggingMiddleware, CORSMiddleware } from '../src/index';
+
+const app = new MicroServer({ port: 80 });
+app.maxBodySize = 4096; // 4 KB limit
+
+app.addMiddleware(new LoggingMiddleware());
+app.addMiddleware(new CORSMiddleware({
+  origins: '*',
+  methods: 'GET,POST,OPTIONS',
+  headers: 'Content-Type,Authorization',
+}));
+
+app.get('/status', (req) => Response.json({ ok: true, ip: req.ip }));
+
+app.post('/sum', (req) => {
+  const data = req.json || {};
+  const a = Number(data.a === undefined ? 0 : data.a);
+  const b = Number(data.b === undefined ? 0 : data.b);
+  if (isNaN(a) || isNaN(b)) return Response.error('Invalid numbers provided', 400);
+  return Response.json({ result: a + b });
+});
+
+app.run();
