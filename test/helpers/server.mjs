@@ -11,6 +11,7 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,21 @@ import { fileURLToPath } from 'node:url';
 const RUN_MJS = fileURLToPath(new URL('../emulation/run.mjs', import.meta.url));
 
 const LISTENING = [/listening on .*:(\d+)/i, /listening on port (\d+)/i];
+
+/** Resolves once a TCP connection to the port succeeds (retrying every 20 ms). */
+async function waitUntilAccepting(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('connect', () => { socket.destroy(); resolve(true); });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing accepts connections on port ${port}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 /** 'espruino' when tests run on the real interpreter, else 'emulation' (for test names). */
 export function lane() {
@@ -169,6 +185,8 @@ export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, 
     if (port !== undefined && listeningPort !== port) {
       throw new Error(`the server listens on port ${listeningPort}, not ${port}; output:\n${text}`);
     }
+    // The line is printed when listen() is called; the emulation binds asynchronously.
+    await waitUntilAccepting(listeningPort, timeoutMs);
   } catch (e) {
     await stop();
     throw e;
