@@ -45,8 +45,8 @@ function hoistEdits(code, ast) {
   const moves = [];
   // A moved function goes after the body's directives ("use strict" must stay
   // first), with a ";" if the last directive has none. Where it was, a ";" is
-  // left unless the statement before ended with one (or it opened the body):
-  // without semicolons, removing it could join the statements around it
+  // left unless the statement before is a function or ends with ";": without
+  // semicolons, removing it could join the statements around it
   // (`x = 1 \n function f() {} \n (g)()` would become the call `1(g)()`).
   const collect = (body, fallback) => {
     let insertAt = fallback, prefix = '', seenOther = false;
@@ -55,15 +55,15 @@ function hoistEdits(code, ast) {
       insertAt = statement.end;
       prefix = code[statement.end - 1] === ';' ? '' : ';';
     }
-    for (const statement of body) {
+    body.forEach((statement, i) => {
       if (statement.type === 'FunctionDeclaration') {
         if (seenOther) {
-          const before = code.slice(0, statement.start).trimEnd();
-          const keep = before === '' || before.endsWith(';') || before.endsWith('{') ? '' : ';';
+          const before = body[i - 1];
+          const keep = before.type === 'FunctionDeclaration' || code[before.end - 1] === ';' ? '' : ';';
           moves.push({ start: statement.start, end: statement.end, insertAt, prefix, keep });
         }
       } else if (!statement.directive && statement.type !== 'EmptyStatement') seenOther = true;
-    }
+    });
   };
   collect(ast.body, 0);
   walk.full(ast, (node) => {
@@ -83,6 +83,26 @@ function hoistEdits(code, ast) {
     { at: move.start, remove: move.end - move.start, text: move.keep, order: 0 },
     { at: move.insertAt, remove: 0, text: move.prefix + code.slice(move.start, move.end), order: move.start },
   ]);
+}
+
+/** The [low, high] code ranges written as a-b inside the character classes of a regex pattern. */
+function classRanges(pattern) {
+  const ranges = [];
+  const classes = pattern.match(/\[(?:[^\]\\]|\\.)*\]/g) || [];
+  const atom = /\\x([0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\(.)|([^\\])/gy;
+  for (const cls of classes) {
+    const body = cls.slice(cls[1] === '^' ? 2 : 1, -1);
+    const codes = [];
+    atom.lastIndex = 0;
+    for (let m = atom.exec(body); m; m = atom.exec(body)) {
+      codes.push(m[1] ? parseInt(m[1], 16) : m[2] ? parseInt(m[2], 16) : m[3] ? (m[3] === '-' ? -2 : -1) : m[4] === '-' ? -3 : m[4].charCodeAt(0));
+    }
+    // -3 is an unescaped "-" between two codes: a range.
+    for (let i = 1; i + 1 < codes.length; i++) {
+      if (codes[i] === -3 && codes[i - 1] >= 0 && codes[i + 1] >= 0) ranges.push([codes[i - 1], codes[i + 1]]);
+    }
+  }
+  return ranges;
 }
 
 function stripClasses(pattern) {
@@ -142,6 +162,14 @@ export function checkBundle(code, traps = TRAPS) {
           }
           const source = trap.outsideClasses ? stripClasses(node.regex.pattern) : node.regex.pattern;
           if (trap.pattern.test(source)) report(trap, node, node.raw);
+        });
+        break;
+      case 'regex-range':
+        walk.full(ast, (node) => {
+          if (!node.regex) return;
+          for (const [low, high] of classRanges(node.regex.pattern)) {
+            if (low < trap.crosses && high >= trap.crosses) report(trap, node, node.raw);
+          }
         });
         break;
       case 'regex-after-paren':

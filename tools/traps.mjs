@@ -22,6 +22,8 @@ export const TRAPS = [
     message: 'a quantified group ( (...)* ) is silently wrong on Espruino\'s regex engine' },
   { id: 'regex-word-boundary', severity: 'error', kind: 'regex', pattern: /(?:^|[^\\])(?:\\\\)*\\[bB]/, outsideClasses: true,
     message: '\\b and \\B are silently wrong on Espruino\'s regex engine' },
+  { id: 'regex-range-across-ascii', severity: 'error', kind: 'regex-range', crosses: 0x80,
+    message: 'a character class range from below \\x80 to \\x80 or above matches nothing on Espruino: split it ([\\x00-\\x7f\\x80-\\xff]) or negate an ASCII range ([^\\x21-\\x7e])' },
   { id: 'regex-flags', severity: 'error', kind: 'regex-flags', allowed: 'gi',
     message: 'only the regex flags g and i exist on Espruino' },
 

@@ -22,9 +22,9 @@ const TRAILERS = 6;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Control characters other than tab are not allowed in a field value (RFC 9110 §5.5).
 const BAD_VALUE_CHAR = /[\x00-\x08\x0a-\x1f\x7f]/;
-// Characters a request target may not contain: controls, space, DEL and raw
-// bytes above ASCII (RFC 3986; non-ASCII must be percent-encoded).
-const BAD_TARGET_CHAR = /[\x00-\x20\x7f-\xff]/;
+// A request target holds only visible ASCII (RFC 3986: controls, space, DEL
+// and raw bytes above ASCII must be percent-encoded).
+const BAD_TARGET_CHAR = /[^\x21-\x7e]/;
 const TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 const DIGITS = /^[0-9]+$/;
 const HEX = /^[0-9A-Fa-f]+$/;
