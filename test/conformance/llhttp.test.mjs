@@ -66,7 +66,7 @@ const NOT_HTTP = { expect: 'reject', statuses: [400] };
 const UPGRADE = { expect: 'answer-then-wait' };
 const CLOSE = { expect: 'answer-then-close' };
 
-export const DIFFERENCES = {
+const DIFFERENCES = {
   // Methods llhttp knows that the server neither has as standard nor routes.
   'method.md:4 REPORT request': UNKNOWN_METHOD,
   'method.md:135 M-SEARCH request': UNKNOWN_METHOD,
@@ -112,7 +112,7 @@ export const DIFFERENCES = {
 // Expected views
 
 /** Splits llhttp's url like the server does: absolute-form is reduced to its path. */
-export function expectedTarget(url) {
+function expectedTarget(url) {
   let rest = url;
   const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(url);
   if (absolute) {
@@ -126,7 +126,7 @@ export function expectedTarget(url) {
 }
 
 /** llhttp's separate field lines as the server's header object (latin1 strings). */
-export function expectedHeaders(fields, hostInserted) {
+function expectedHeaders(fields, hostInserted) {
   const headers = {};
   const all = hostInserted ? [['Host', INSERTED_HOST], ...fields] : fields;
   for (const [rawName, rawValue] of all) {
