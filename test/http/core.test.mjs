@@ -277,3 +277,19 @@ describe(`HTTP/1.1 core (${lane()})`, () => {
     assert.deepEqual(await invalid.json(), { received: null });
   });
 });
+
+describe(`stopping (${lane()})`, () => {
+  let app;
+  before(async () => { app = await startApp('test/fixtures/stop.ts'); });
+  after(() => app.stop());
+
+  test('app.stop() answers the request in flight with Connection: close, then refuses new connections', async () => {
+    const res = await one(app.port, request('POST /stop HTTP/1.1', 'Host: t', 'Content-Length: 0'));
+    assert.equal(res.body, 'stopping');
+    assert.equal(res.headers.connection, 'close');
+    assert.equal(res.closed, true);
+    await new Promise((r) => setTimeout(r, 200));
+    const after = await rawExchange(app.port, GET('/'), { idleMs: 500 }).catch((e) => ({ error: e }));
+    assert.ok(after.error || after.text === '', `expected no answer after stop, got ${after.text}`);
+  });
+});

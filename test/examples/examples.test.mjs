@@ -1,0 +1,40 @@
+// The examples run as users run them (npm start builds them the same way).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApp, rawExchange, parseResponses, request } from '../helpers/app.mjs';
+import { lane } from '../helpers/server.mjs';
+
+describe(`examples/basic.ts (${lane()})`, () => {
+  let app;
+  before(async () => { app = await startApp('examples/basic.ts', { board: 'linux' }); });
+  after(() => app.stop());
+
+  test('GET / says hello; POST /echo echoes; an empty body is a 400', async () => {
+    assert.deepEqual(await (await fetch(app.url + '/')).json(), { message: 'Hello from MicroServer' });
+    assert.equal(await (await fetch(app.url + '/echo', { method: 'POST', body: 'ça marche' })).text(), 'ça marche');
+    const empty = await fetch(app.url + '/echo', { method: 'POST' });
+    assert.equal(empty.status, 400);
+    assert.deepEqual(await empty.json(), { error: 'Empty body', code: 400 });
+  });
+});
+
+describe(`examples/medium.ts (${lane()})`, () => {
+  let app;
+  before(async () => { app = await startApp('examples/medium.ts', { board: 'esp32' }); });
+  after(() => app.stop());
+
+  test('GET /status with CORS, POST /sum, invalid numbers, the 4 KB body limit, and a log line per request', async () => {
+    const status = await fetch(app.url + '/status');
+    assert.deepEqual(await status.json(), { ok: true, ip: '-' });
+    assert.equal(status.headers.get('access-control-allow-origin'), '*');
+    const sum = await fetch(app.url + '/sum', { method: 'POST', body: JSON.stringify({ a: 2, b: 3.5 }) });
+    assert.deepEqual(await sum.json(), { result: 5.5 });
+    assert.equal((await fetch(app.url + '/sum', { method: 'POST', body: '{"a":"x"}' })).status, 400);
+    const tooBig = parseResponses((await rawExchange(app.port, request('POST /sum HTTP/1.1', 'Host: t', 'Content-Length: 5000'))).text);
+    assert.equal(tooBig[0].status, 413);
+    const preflight = await fetch(app.url + '/sum', { method: 'OPTIONS', headers: { origin: 'http://x', 'access-control-request-method': 'POST' } });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-methods'), 'GET,POST,OPTIONS');
+    await app.waitFor(/\[INFO\] .* \| - \| POST \/sum \| 200 \| [\d.]+ms/, 2000);
+  });
+});
