@@ -8,18 +8,11 @@ import { compose } from './middleware/compose';
 import { Handler, Middleware, Next, isThenable } from './middleware/types';
 import { Logger, ConsoleLogger } from './log/logger';
 import { listen, NetServer, Socket } from './platform/net';
-import { setting, FORCED_PORT } from './settings';
+import { setting, FORCED_PORT, ServerSettings } from './settings';
 
-export interface ServerOptions {
-  port?: number;
-  maxConns?: number;
+export interface ServerOptions extends Partial<ServerSettings> {
   logger?: Logger;
   router?: Router<Handler>;
-  maxBodySize?: number;
-  keepAliveTimeout?: number;
-  maxKeepAliveRequests?: number;
-  bodyTimeout?: number;
-  serverName?: string;
 }
 
 /** Methods answered without a route declaring them; others must be routed or get 501. */

@@ -34,7 +34,7 @@ import {
   hostInsertions,
   trimOws,
 } from './llhttp-cases.mjs';
-import { startApp, rawExchange } from '../helpers/app.mjs';
+import { startApp, rawExchange, parseResponses } from '../helpers/app.mjs';
 import { lane } from '../helpers/server.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -201,30 +201,6 @@ function assertEcho(res, msg, hostInserted, where) {
   assert.deepEqual(actual, expected, `${where}: the server's view differs from llhttp's`);
 }
 
-/**
- * Splits a byte stream of responses (Content-Length framed, as parseResponses in
- * test/helpers/app.mjs), knowing which answer a HEAD request (no body follows).
- */
-function splitResponses(text, isHead = []) {
-  const responses = [];
-  let rest = text;
-  while (rest.length) {
-    const end = rest.indexOf('\r\n\r\n');
-    if (end < 0) break;
-    const lines = rest.slice(0, end).split('\r\n');
-    const status = parseInt(lines[0].split(' ')[1], 10);
-    const headers = {};
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    const noBody = isHead[responses.length] || status === 100 || status === 204 || status === 304;
-    const length = noBody ? 0 : parseInt(headers['content-length'] || '0', 10);
-    responses.push({ statusLine: lines[0], status, headers, body: rest.slice(end + 4, end + 4 + length) });
-    rest = rest.slice(end + 4 + length);
-  }
-  return responses;
-}
 
 function isError(res) {
   return res.status >= 400 && res.status < 600;
@@ -242,7 +218,7 @@ async function runCase(port, c) {
   const bytes = withHostHeaders(c);
   const inserted = new Set(hostInsertions(c).map((ins) => ins.messageIndex));
   const reply = await rawExchange(port, bytes, { idleMs: IDLE_MS });
-  const responses = splitResponses(reply.text, c.messages.map((m) => m.method === 'HEAD'));
+  const responses = parseResponses(reply.text, c.messages.map((m) => m.method === 'HEAD'));
   const context = () => describeExchange(bytes, reply);
   const echoes = (messages) => messages.forEach((msg, i) => {
     assertEcho(responses[i], msg, inserted.has(c.messages.indexOf(msg)), `message ${i + 1} (${msg.method} ${msg.url})\n${context()}\n`);
@@ -277,7 +253,7 @@ async function runCase(port, c) {
         assert.ok(!reply.closed, `connection should stay open while the line is unfinished\n${context()}`);
         const completed = Buffer.concat([bytes, Buffer.from(diff.completion, 'latin1')]);
         const reply2 = await rawExchange(port, completed, { idleMs: IDLE_MS });
-        const responses2 = splitResponses(reply2.text);
+        const responses2 = parseResponses(reply2.text);
         const context2 = describeExchange(completed, reply2);
         assert.equal(responses2.length, 1, `completed: expected 1 response\n${context2}`);
         assert.ok(diff.statuses.includes(responses2[0].status), `completed: expected status ${diff.statuses.join('/')}, got ${responses2[0].status}\n${context2}`);

@@ -62,8 +62,11 @@ export function rawExchange(port, payload, { idleMs = 400, timeoutMs = 10000, ch
   });
 }
 
-/** Splits a byte stream of HTTP responses (Content-Length framed) into { status, headers, body } objects. */
-export function parseResponses(text) {
+/**
+ * Splits a byte stream of HTTP responses (Content-Length framed) into { status, headers, body }
+ * objects. isHead[i] true says the i-th answers a HEAD request (no body follows).
+ */
+export function parseResponses(text, isHead = []) {
   const responses = [];
   let rest = text;
   while (rest.length) {
@@ -78,7 +81,8 @@ export function parseResponses(text) {
       const value = line.slice(colon + 1).trim();
       headers[name] = headers[name] === undefined ? value : headers[name] + ', ' + value;
     }
-    const length = status === 100 || status === 204 || status === 304 ? 0 : parseInt(headers['content-length'] || '0', 10);
+    const noBody = isHead[responses.length] || status === 100 || status === 204 || status === 304;
+    const length = noBody ? 0 : parseInt(headers['content-length'] || '0', 10);
     responses.push({ statusLine: lines[0], status, headers, body: rest.slice(end + 4, end + 4 + length) });
     rest = rest.slice(end + 4 + length);
   }
