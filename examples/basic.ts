@@ -12,4 +12,14 @@ app.post('/echo', (req) => {
   return Response.plain(req.text);
 });
 
+// Five chunks, half a second apart. A generator may yield promises of chunks.
+app.get('/stream', () => {
+  function* chunks() {
+    for (let i = 0; i < 5; i++) {
+      yield new Promise<string>((resolve) => setTimeout(() => resolve('chunk ' + i + '\n'), 500));
+    }
+  }
+  return Response.stream(chunks(), 'text/plain');
+});
+
 app.run();

@@ -157,7 +157,8 @@ export class MicroServer implements ConnectionHost {
   private accept(socket: Socket): void {
     if (this.connections.length >= this.maxConns) {
       const busy = Response.error('Too many connections', 503).addHeader('Retry-After', 1);
-      socket.write(responseHead(busy, this.serverName, (busy.body as string).length, 'Connection: close\r\n') + busy.body);
+      const body = busy.body as string;
+      socket.write(responseHead(busy, this.serverName, 'Content-Length: ' + body.length + '\r\nConnection: close\r\n') + body);
       socket.end();
       this.logger.log('Connection refused: ' + this.maxConns + ' connections open', 'WARNING');
       return;

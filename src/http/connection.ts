@@ -6,6 +6,8 @@ import { Request } from './request';
 import { Response } from './response';
 import { reasonPhrase, statusHasBody } from './status';
 import { isThenable } from '../middleware/types';
+import { Logger } from '../log/logger';
+import { Puller } from './stream';
 import { Socket } from '../platform/net';
 import { httpDate, startTimer, stopTimer } from '../platform/clock';
 import { LIMITS } from '../settings';
@@ -18,6 +20,7 @@ export interface ConnectionHost {
   bodyTimeout: number;
   serverName: string;
   stopping: boolean;
+  logger: Logger;
   isKnownMethod(method: string): boolean;
   handle(req: Request): Response | Promise<Response>;
   errorResponse(req: Request | null, error: unknown): Response;
@@ -36,11 +39,14 @@ function hasToken(value: string | undefined, token: string): boolean {
   return false;
 }
 
-/** Status line and header block of a response. */
-export function responseHead(res: Response, serverName: string, bodyLength: number, connection: string): string {
+/**
+ * Status line and header block of a response. `framing` is the Content-Length
+ * or Transfer-Encoding line (if any) and the Connection line.
+ */
+export function responseHead(res: Response, serverName: string, framing: string): string {
   let head = 'HTTP/1.1 ' + res.status + ' ' + reasonPhrase(res.status) + '\r\nServer: ' + serverName + '\r\nDate: ' + httpDate() + '\r\n';
-  if (statusHasBody(res.status)) head += 'Content-Type: ' + res.contentType + '\r\nContent-Length: ' + bodyLength + '\r\n';
-  return head + connection + res.head + '\r\n';
+  if (statusHasBody(res.status)) head += 'Content-Type: ' + res.contentType + '\r\n';
+  return head + framing + res.head + '\r\n';
 }
 
 export class Connection {
@@ -53,6 +59,10 @@ export class Connection {
   private served = 0;
   /** Body bytes still to write, a piece per 'drain'. */
   private unsent = '';
+  /** The streamed body being sent, pulled a chunk per 'drain'. */
+  private streaming: Puller | null = null;
+  private chunked = false;
+  private awaitingDrain = false;
 
   constructor(private host: ConnectionHost, private socket: Socket) {
     this.parser = new RequestParser(host.maxBodySize, (method) => host.isKnownMethod(method));
@@ -128,9 +138,13 @@ export class Connection {
   }
 
   private send(res: Response, headOnly: boolean, version: number): void {
-    const body = res.body === null || !statusHasBody(res.status) ? '' : res.body;
-    const connection = this.closeAfter ? 'Connection: close\r\n' : version === 10 ? 'Connection: keep-alive\r\n' : '';
-    const head = responseHead(res, this.host.serverName, body.length, connection);
+    if (res.stream) {
+      this.sendStream(res, res.stream, headOnly, version);
+      return;
+    }
+    const hasBody = statusHasBody(res.status);
+    const body = res.body === null || !hasBody ? '' : res.body;
+    const head = responseHead(res, this.host.serverName, (hasBody ? 'Content-Length: ' + body.length + '\r\n' : '') + this.connectionLine(version));
     if (headOnly || body.length <= LIMITS.writeChunk) {
       this.socket.write(headOnly ? head : head + body);
       this.sent();
@@ -140,12 +154,72 @@ export class Connection {
     }
   }
 
+  private connectionLine(version: number): string {
+    return this.closeAfter ? 'Connection: close\r\n' : version === 10 ? 'Connection: keep-alive\r\n' : '';
+  }
+
+  /** HTTP/1.1 gets chunks; HTTP/1.0 has no chunking, so the body ends when the connection closes. */
+  private sendStream(res: Response, stream: Puller, headOnly: boolean, version: number): void {
+    this.chunked = version === 11;
+    if (!this.chunked) this.closeAfter = true;
+    const framing = this.chunked ? 'Transfer-Encoding: chunked\r\n' : '';
+    this.socket.write(responseHead(res, this.host.serverName, framing + this.connectionLine(version)));
+    if (headOnly || !statusHasBody(res.status)) {
+      stream.cancel();
+      this.sent();
+      return;
+    }
+    this.streaming = stream;
+    this.pump();
+  }
+
+  private pump(): void {
+    const stream = this.streaming as Puller;
+    let chunk;
+    try {
+      chunk = stream.next();
+    } catch (e) {
+      this.streamFailed(e);
+      return;
+    }
+    if (isThenable(chunk)) chunk.then((bytes) => this.writeChunk(stream, bytes), (e) => this.streamFailed(e));
+    else this.writeChunk(stream, chunk);
+  }
+
+  private writeChunk(stream: Puller, bytes: string | undefined): void {
+    if (this.streaming !== stream) return; // the client left meanwhile
+    if (bytes === undefined) {
+      this.streaming = null;
+      if (this.chunked) this.socket.write('0\r\n\r\n');
+      this.sent();
+    } else if (!bytes.length) {
+      // An empty chunk would end a chunked body: pull again, from a timer so a run of them cannot nest.
+      startTimer(() => { if (this.streaming === stream) this.pump(); }, 0);
+    } else {
+      this.awaitingDrain = true;
+      this.socket.write(this.chunked ? bytes.length.toString(16) + '\r\n' + bytes + '\r\n' : bytes);
+    }
+  }
+
+  /** A source that throws cannot change the status already sent: log it and cut the body short. */
+  private streamFailed(error: unknown): void {
+    const message = error && (error as Error).message ? (error as Error).message : String(error);
+    this.host.logger.log('Stream source failed: ' + message, 'ERROR');
+    this.streaming = null;
+    this.close();
+  }
+
   private onDrain(): void {
-    if (this.closed || !this.unsent) return;
-    const piece = this.unsent.substring(0, LIMITS.writeChunk);
-    this.unsent = this.unsent.substring(LIMITS.writeChunk);
-    this.socket.write(piece);
-    if (!this.unsent) this.sent();
+    if (this.closed) return;
+    if (this.unsent) {
+      const piece = this.unsent.substring(0, LIMITS.writeChunk);
+      this.unsent = this.unsent.substring(LIMITS.writeChunk);
+      this.socket.write(piece);
+      if (!this.unsent) this.sent();
+    } else if (this.awaitingDrain && this.streaming) {
+      this.awaitingDrain = false;
+      this.pump();
+    }
   }
 
   /** The response is handed to the socket: close, or serve what is pipelined, or wait. */
@@ -186,6 +260,8 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.unsent = '';
+    if (this.streaming) this.streaming.cancel();
+    this.streaming = null;
     this.setTimer(NO_TIMER, 0);
     this.host.connectionClosed(this);
   }

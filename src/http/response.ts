@@ -1,6 +1,7 @@
 // What a handler returns. Bodies are stored as the bytes that will be sent, so
 // Content-Length is always the byte length, whatever the build's strings are.
 import { encodeUtf8, jsonStringify } from '../platform/text';
+import { Puller, StreamSource, puller } from './stream';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const UNSAFE_VALUE = /[\x00\r\n]/;
@@ -14,6 +15,8 @@ export class Response {
   head = '';
   /** Set by a "Connection: close" header: the server closes after sending. */
   closeConnection = false;
+  /** A streamed body (sent chunked), instead of `body`. */
+  stream?: Puller;
 
   /**
    * A response whose body is already bytes (a byte string). The factories below
@@ -34,6 +37,18 @@ export class Response {
   /** Plain text (text/plain; charset=utf-8). */
   static plain(content: string, status = 200): Response {
     return new Response(encodeUtf8(String(content)), status, TEXT_TYPE);
+  }
+
+  /**
+   * A body sent as it is produced, with chunked transfer coding (HTTP/1.0
+   * clients get it unframed, then the connection closes). The next chunk is
+   * pulled only once the socket has drained the last one; a client that leaves
+   * stops the source.
+   */
+  static stream(source: StreamSource, contentType = TEXT_TYPE): Response {
+    const res = new Response(null, 200, contentType);
+    res.stream = puller(source);
+    return res;
   }
 
   /** {"error": message, "code": status} as JSON. */

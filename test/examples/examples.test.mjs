@@ -16,6 +16,14 @@ describe(`examples/basic.ts (${lane()})`, () => {
     assert.equal(empty.status, 400);
     assert.deepEqual(await empty.json(), { error: 'Empty body', code: 400 });
   });
+
+  test('GET /stream sends five chunks, half a second apart', async () => {
+    const started = Date.now();
+    const res = await fetch(app.url + '/stream');
+    assert.equal(res.headers.get('transfer-encoding'), 'chunked');
+    assert.equal(await res.text(), 'chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n');
+    assert.ok(Date.now() - started >= 2000);
+  });
 });
 
 describe(`examples/medium.ts (${lane()})`, () => {
