@@ -1,6 +1,12 @@
 // One client socket: its parser, its one timer, keep-alive bookkeeping, and
 // writing responses with back-pressure. The flow per request:
 // data -> parser -> server.handle (middleware, router, handler) -> write -> next or close.
+//
+// The steps are plain functions taking the connection, not methods: Espruino
+// locks `this` about twice per method call and its lock count saturates at
+// 15, after which the object is never freed (espruino/Espruino#2616). A chain
+// of seven nested method calls on one connection leaked it whole on every
+// request; plain functions keep the connection's lock count flat.
 import { RequestParser, ParsedMessage, NEED_MORE, ERROR } from './parser';
 import { Request } from './request';
 import { Response } from './response';
@@ -50,219 +56,218 @@ export function responseHead(res: Response, serverName: string, framing: string)
 }
 
 export class Connection {
-  private parser: RequestParser;
-  private timer: number | undefined;
-  private timerKind = NO_TIMER;
-  private busy = false;
-  private closed = false;
-  private closeAfter = false;
-  private served = 0;
+  parser: RequestParser;
+  timer: number | undefined;
+  timerKind = NO_TIMER;
+  busy = false;
+  closed = false;
+  closeAfter = false;
+  served = 0;
   /** Body bytes still to write, a piece per 'drain'. */
-  private unsent = '';
+  unsent = '';
   /** The streamed body being sent, pulled a chunk per 'drain'. */
-  private streaming: Puller | null = null;
-  private chunked = false;
-  private awaitingDrain = false;
+  streaming: Puller | null = null;
+  chunked = false;
+  awaitingDrain = false;
 
-  constructor(private host: ConnectionHost, private socket: Socket) {
+  constructor(public host: ConnectionHost, public socket: Socket) {
     this.parser = new RequestParser(host.maxBodySize, (method) => host.isKnownMethod(method));
-    socket.on('data', (data) => this.onData(data));
-    socket.on('drain', () => this.onDrain());
-    socket.on('close', () => this.onClose());
-    this.waitForRequest();
+    socket.on('data', (data) => onData(this, data));
+    socket.on('drain', () => onDrain(this));
+    socket.on('close', () => onClose(this));
+    setTimer(this, IDLE_TIMER, host.keepAliveTimeout);
   }
 
   /** Closes the connection now if it is idle, else after its current response. */
   shutdown(): void {
     if (this.busy) this.closeAfter = true;
-    else this.close();
+    else close(this);
   }
+}
 
-  private onData(data: string): void {
-    if (this.closed) return;
-    this.parser.feed(data);
-    if (!this.busy) this.process();
-    else if (this.parser.pending > LIMITS.maxPipelined) this.closeAfter = true;
-  }
+function onData(c: Connection, data: string): void {
+  if (c.closed) return;
+  c.parser.feed(data);
+  if (!c.busy) processInput(c);
+  else if (c.parser.pending > LIMITS.maxPipelined) c.closeAfter = true;
+}
 
-  private process(): void {
-    const result = this.parser.next();
-    if (result === NEED_MORE) {
-      if (this.parser.expectsContinue) {
-        this.parser.expectsContinue = false;
-        this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
-      }
-      if (this.parser.inMessage && this.timerKind !== REQUEST_TIMER) {
-        this.setTimer(REQUEST_TIMER, this.host.bodyTimeout, () => this.fail(408, 'Request not received in time'));
-      }
-      return;
+function processInput(c: Connection): void {
+  const parser = c.parser;
+  const result = parser.next();
+  if (result === NEED_MORE) {
+    if (parser.expectsContinue) {
+      parser.expectsContinue = false;
+      c.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
     }
-    if (result === ERROR) this.fail(this.parser.errorStatus, this.parser.errorMessage);
-    else this.dispatch(this.parser.message as ParsedMessage);
+    if (parser.inMessage && c.timerKind !== REQUEST_TIMER) setTimer(c, REQUEST_TIMER, c.host.bodyTimeout);
+    return;
   }
+  if (result === ERROR) fail(c, parser.errorStatus, parser.errorMessage);
+  else dispatch(c, parser.message as ParsedMessage);
+}
 
-  private dispatch(message: ParsedMessage): void {
-    this.busy = true;
-    this.setTimer(NO_TIMER, 0);
-    this.served++;
-    const connection = message.headers.connection;
-    const keepAlive = message.version === 11 ? !hasToken(connection, 'close') : hasToken(connection, 'keep-alive');
-    if (!keepAlive || this.served >= this.host.maxKeepAliveRequests || this.host.stopping) this.closeAfter = true;
-    const req = new Request(message, this.socket.remoteAddress || '-');
-    let result: Response | Promise<Response>;
-    try {
-      result = this.host.handle(req);
-    } catch (e) {
-      result = this.host.errorResponse(req, e);
-    }
-    if (isThenable(result)) {
-      result.then((res) => this.respond(req, res), (e) => this.respond(req, this.host.errorResponse(req, e)));
-    } else this.respond(req, result);
+function dispatch(c: Connection, message: ParsedMessage): void {
+  const host = c.host;
+  c.busy = true;
+  setTimer(c, NO_TIMER, 0);
+  c.served++;
+  const connection = message.headers.connection;
+  const keepAlive = message.version === 11 ? !hasToken(connection, 'close') : hasToken(connection, 'keep-alive');
+  if (!keepAlive || c.served >= host.maxKeepAliveRequests || host.stopping) c.closeAfter = true;
+  const req = new Request(message, c.socket.remoteAddress || '-');
+  let result: Response | Promise<Response>;
+  try {
+    result = host.handle(req);
+  } catch (e) {
+    result = host.errorResponse(req, e);
   }
+  if (isThenable(result)) {
+    result.then((res) => respond(c, req, res), (e) => respond(c, req, host.errorResponse(req, e)));
+  } else respond(c, req, result);
+}
 
-  private respond(req: Request, res: Response): void {
-    if (this.closed) return;
-    if (!(res instanceof Response)) {
-      const what = res === null ? 'null' : typeof res;
-      res = this.host.errorResponse(req, new Error('Handler for ' + req.method + ' ' + req.path + ' returned ' + what + ', not a Response'));
-    }
-    if (res.closeConnection) this.closeAfter = true;
-    this.send(res, req.method === 'HEAD', req.version);
+function respond(c: Connection, req: Request, res: Response): void {
+  if (c.closed) return;
+  if (!(res instanceof Response)) {
+    const what = res === null ? 'null' : typeof res;
+    res = c.host.errorResponse(req, new Error('Handler for ' + req.method + ' ' + req.path + ' returned ' + what + ', not a Response'));
   }
+  if (res.closeConnection) c.closeAfter = true;
+  send(c, res, req.method === 'HEAD', req.version);
+}
 
-  /** A response that ends the connection: protocol errors, timeouts. */
-  private fail(status: number, message: string): void {
-    this.closeAfter = true;
-    this.busy = true;
-    this.send(Response.error(message, status), false, 11);
-  }
+/** A response that ends the connection: protocol errors, timeouts. */
+function fail(c: Connection, status: number, message: string): void {
+  c.closeAfter = true;
+  c.busy = true;
+  send(c, Response.error(message, status), false, 11);
+}
 
-  private send(res: Response, headOnly: boolean, version: number): void {
-    if (res.stream) {
-      this.sendStream(res, res.stream, headOnly, version);
-      return;
-    }
-    const hasBody = statusHasBody(res.status);
-    const body = res.body === null || !hasBody ? '' : res.body;
-    const head = responseHead(res, this.host.serverName, (hasBody ? 'Content-Length: ' + body.length + '\r\n' : '') + this.connectionLine(version));
-    if (headOnly || body.length <= LIMITS.writeChunk) {
-      this.socket.write(headOnly ? head : head + body);
-      this.sent();
-    } else {
-      this.socket.write(head + body.substring(0, LIMITS.writeChunk));
-      this.unsent = body.substring(LIMITS.writeChunk);
-    }
-  }
+function connectionLine(c: Connection, version: number): string {
+  return c.closeAfter ? 'Connection: close\r\n' : version === 10 ? 'Connection: keep-alive\r\n' : '';
+}
 
-  private connectionLine(version: number): string {
-    return this.closeAfter ? 'Connection: close\r\n' : version === 10 ? 'Connection: keep-alive\r\n' : '';
+function send(c: Connection, res: Response, headOnly: boolean, version: number): void {
+  if (res.stream) {
+    sendStream(c, res, res.stream, headOnly, version);
+    return;
   }
+  const hasBody = statusHasBody(res.status);
+  const body = res.body === null || !hasBody ? '' : res.body;
+  const head = responseHead(res, c.host.serverName, (hasBody ? 'Content-Length: ' + body.length + '\r\n' : '') + connectionLine(c, version));
+  if (headOnly || body.length <= LIMITS.writeChunk) {
+    c.socket.write(headOnly ? head : head + body);
+    sent(c);
+  } else {
+    c.socket.write(head + body.substring(0, LIMITS.writeChunk));
+    c.unsent = body.substring(LIMITS.writeChunk);
+  }
+}
 
-  /** HTTP/1.1 gets chunks; HTTP/1.0 has no chunking, so the body ends when the connection closes. */
-  private sendStream(res: Response, stream: Puller, headOnly: boolean, version: number): void {
-    this.chunked = version === 11;
-    if (!this.chunked) this.closeAfter = true;
-    const framing = this.chunked ? 'Transfer-Encoding: chunked\r\n' : '';
-    this.socket.write(responseHead(res, this.host.serverName, framing + this.connectionLine(version)));
-    if (headOnly || !statusHasBody(res.status)) {
-      stream.cancel();
-      this.sent();
-      return;
-    }
-    this.streaming = stream;
-    this.pump();
+/** HTTP/1.1 gets chunks; HTTP/1.0 has no chunking, so the body ends when the connection closes. */
+function sendStream(c: Connection, res: Response, stream: Puller, headOnly: boolean, version: number): void {
+  c.chunked = version === 11;
+  if (!c.chunked) c.closeAfter = true;
+  const framing = c.chunked ? 'Transfer-Encoding: chunked\r\n' : '';
+  c.socket.write(responseHead(res, c.host.serverName, framing + connectionLine(c, version)));
+  if (headOnly || !statusHasBody(res.status)) {
+    stream.cancel();
+    sent(c);
+    return;
   }
+  c.streaming = stream;
+  pump(c);
+}
 
-  private pump(): void {
-    const stream = this.streaming as Puller;
-    let chunk;
-    try {
-      chunk = stream.next();
-    } catch (e) {
-      this.streamFailed(e);
-      return;
-    }
-    if (isThenable(chunk)) chunk.then((bytes) => this.writeChunk(stream, bytes), (e) => this.streamFailed(e));
-    else this.writeChunk(stream, chunk);
+function pump(c: Connection): void {
+  const stream = c.streaming as Puller;
+  let chunk;
+  try {
+    chunk = stream.next();
+  } catch (e) {
+    streamFailed(c, e);
+    return;
   }
+  if (isThenable(chunk)) chunk.then((bytes) => writeChunk(c, stream, bytes), (e) => streamFailed(c, e));
+  else writeChunk(c, stream, chunk);
+}
 
-  private writeChunk(stream: Puller, bytes: string | undefined): void {
-    if (this.streaming !== stream) return; // the client left meanwhile
-    if (bytes === undefined) {
-      this.streaming = null;
-      if (this.chunked) this.socket.write('0\r\n\r\n');
-      this.sent();
-    } else if (!bytes.length) {
-      // An empty chunk would end a chunked body: pull again, from a timer so a run of them cannot nest.
-      startTimer(() => { if (this.streaming === stream) this.pump(); }, 0);
-    } else {
-      this.awaitingDrain = true;
-      this.socket.write(this.chunked ? bytes.length.toString(16) + '\r\n' + bytes + '\r\n' : bytes);
-    }
+function writeChunk(c: Connection, stream: Puller, bytes: string | undefined): void {
+  if (c.streaming !== stream) return; // the client left meanwhile
+  if (bytes === undefined) {
+    c.streaming = null;
+    if (c.chunked) c.socket.write('0\r\n\r\n');
+    sent(c);
+  } else if (!bytes.length) {
+    // An empty chunk would end a chunked body: pull again, from a timer so a run of them cannot nest.
+    startTimer(() => { if (c.streaming === stream) pump(c); }, 0);
+  } else {
+    c.awaitingDrain = true;
+    c.socket.write(c.chunked ? bytes.length.toString(16) + '\r\n' + bytes + '\r\n' : bytes);
   }
+}
 
-  /** A source that throws cannot change the status already sent: log it and cut the body short. */
-  private streamFailed(error: unknown): void {
-    const message = error && (error as Error).message ? (error as Error).message : String(error);
-    this.host.logger.log('Stream source failed: ' + message, 'ERROR');
-    this.streaming = null;
-    this.close();
-  }
+/** A source that throws cannot change the status already sent: log it and cut the body short. */
+function streamFailed(c: Connection, error: unknown): void {
+  const message = error && (error as Error).message ? (error as Error).message : String(error);
+  c.host.logger.log('Stream source failed: ' + message, 'ERROR');
+  c.streaming = null;
+  close(c);
+}
 
-  private onDrain(): void {
-    if (this.closed) return;
-    if (this.unsent) {
-      const piece = this.unsent.substring(0, LIMITS.writeChunk);
-      this.unsent = this.unsent.substring(LIMITS.writeChunk);
-      this.socket.write(piece);
-      if (!this.unsent) this.sent();
-    } else if (this.awaitingDrain && this.streaming) {
-      this.awaitingDrain = false;
-      this.pump();
-    }
+function onDrain(c: Connection): void {
+  if (c.closed) return;
+  if (c.unsent) {
+    const piece = c.unsent.substring(0, LIMITS.writeChunk);
+    c.unsent = c.unsent.substring(LIMITS.writeChunk);
+    c.socket.write(piece);
+    if (!c.unsent) sent(c);
+  } else if (c.awaitingDrain && c.streaming) {
+    c.awaitingDrain = false;
+    pump(c);
   }
+}
 
-  /** The response is handed to the socket: close, or serve what is pipelined, or wait. */
-  private sent(): void {
-    if (this.closeAfter) {
-      this.close();
-      return;
-    }
-    this.busy = false;
-    this.waitForRequest();
-    // Pipelined requests continue from a timer so a long pipeline cannot nest calls (the C stack is small).
-    if (this.parser.pending) startTimer(() => { if (!this.closed && !this.busy) this.process(); }, 0);
+/** The response is handed to the socket: close, or serve what is pipelined, or wait. */
+function sent(c: Connection): void {
+  if (c.closeAfter) {
+    close(c);
+    return;
   }
+  c.busy = false;
+  setTimer(c, IDLE_TIMER, c.host.keepAliveTimeout);
+  // Pipelined requests continue from a timer so a long pipeline cannot nest calls (the C stack is small).
+  if (c.parser.pending) startTimer(() => { if (!c.closed && !c.busy) processInput(c); }, 0);
+}
 
-  private waitForRequest(): void {
-    this.setTimer(IDLE_TIMER, this.host.keepAliveTimeout, () => this.close());
-  }
+/** The connection's one timer: idle (close quietly) or request (408). */
+function setTimer(c: Connection, kind: number, seconds: number): void {
+  c.timer = stopTimer(c.timer);
+  c.timerKind = kind;
+  if (kind !== NO_TIMER) c.timer = startTimer(() => onTimer(c), seconds * 1000);
+}
 
-  private setTimer(kind: number, seconds: number, onTimeout?: () => void): void {
-    this.timer = stopTimer(this.timer);
-    this.timerKind = kind;
-    if (onTimeout) {
-      this.timer = startTimer(() => {
-        this.timer = undefined;
-        this.timerKind = NO_TIMER;
-        onTimeout();
-      }, seconds * 1000);
-    }
-  }
+function onTimer(c: Connection): void {
+  const kind = c.timerKind;
+  c.timer = undefined;
+  c.timerKind = NO_TIMER;
+  if (kind === REQUEST_TIMER) fail(c, 408, 'Request not received in time');
+  else close(c);
+}
 
-  private close(): void {
-    if (this.closed) return;
-    this.setTimer(NO_TIMER, 0);
-    this.socket.end();
-  }
+function close(c: Connection): void {
+  if (c.closed) return;
+  setTimer(c, NO_TIMER, 0);
+  c.socket.end();
+}
 
-  private onClose(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unsent = '';
-    if (this.streaming) this.streaming.cancel();
-    this.streaming = null;
-    this.setTimer(NO_TIMER, 0);
-    this.host.connectionClosed(this);
-  }
+function onClose(c: Connection): void {
+  if (c.closed) return;
+  c.closed = true;
+  c.unsent = '';
+  if (c.streaming) c.streaming.cancel();
+  c.streaming = null;
+  setTimer(c, NO_TIMER, 0);
+  c.host.connectionClosed(c);
 }
