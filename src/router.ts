@@ -36,6 +36,25 @@ function splitPath(path: string): string[] {
   return path.split('/');
 }
 
+function isParam(segment: string): boolean {
+  return segment.charAt(0) === '<' && segment.charAt(segment.length - 1) === '>';
+}
+
+/** Checks a route's segments before the trie changes, so a bad route leaves no trace. */
+function checkSegments(segments: string[], path: string): void {
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i];
+    if (isParam(segment)) {
+      const name = segment.substring(1, segment.length - 1);
+      if (!PARAM_NAME.test(name) || name === '__proto__') throw new Error('Invalid parameter name <' + name + '> in route ' + path);
+    } else if (segment.indexOf('<') >= 0 || segment.indexOf('>') >= 0) {
+      throw new Error('A <param> must be a whole segment in route ' + path);
+    } else if (segment === '__proto__') {
+      throw new Error('Route ' + path + ': "__proto__" cannot be a path segment');
+    }
+  }
+}
+
 export class Router<H> {
   private root = new RouteNode<H>();
   /** Segments in the longest route: longer paths cannot match, and recursion stays shallow. */
@@ -44,12 +63,12 @@ export class Router<H> {
 
   add(method: string, path: string, handler: H): void {
     const segments = splitPath(path);
+    checkSegments(segments, path);
     let node = this.root;
     for (let i = 1; i < segments.length; i++) {
       const segment = segments[i];
-      if (segment.charAt(0) === '<' && segment.charAt(segment.length - 1) === '>') {
+      if (isParam(segment)) {
         const name = segment.substring(1, segment.length - 1);
-        if (!PARAM_NAME.test(name)) throw new Error('Invalid parameter name <' + name + '> in route ' + path);
         if (!node.param) {
           node.param = new RouteNode<H>();
           node.paramName = name;
@@ -58,7 +77,6 @@ export class Router<H> {
         }
         node = node.param;
       } else {
-        if (segment.indexOf('<') >= 0 || segment.indexOf('>') >= 0) throw new Error('A <param> must be a whole segment in route ' + path);
         if (!hasOwn(node.children, segment)) node.children[segment] = new RouteNode<H>();
         node = node.children[segment];
       }

@@ -58,6 +58,13 @@ function validPercentEncoding(target: string): boolean {
   return true;
 }
 
+/** Digits without leading zeros: a length of "0005" is 5, not an overflow. */
+function significantDigits(digits: string): number {
+  let zeros = 0;
+  while (zeros < digits.length - 1 && digits.charAt(zeros) === '0') zeros++;
+  return digits.length - zeros;
+}
+
 /** Index just past the token starting at `from` (== from when there is none). */
 function tokenEnd(text: string, from: number): number {
   while (from < text.length && TOKEN_CHAR.test(text.charAt(from))) from++;
@@ -165,7 +172,7 @@ export class RequestParser {
   private takeLine(limit: number, tooLongStatus: number, what: string): string | null | undefined {
     const lf = this.buffer.indexOf('\n');
     if (lf < 0) {
-      if (this.buffer.length <= limit) return null;
+      if (this.buffer.length <= limit + 1) return null; // the CR may end this piece
       this.fail(tooLongStatus, what + ' too long');
       return undefined;
     }
@@ -224,6 +231,7 @@ export class RequestParser {
     const value = trimOws(line.substring(colon + 1));
     if (BAD_VALUE_CHAR.test(value)) return this.fail(400, 'Invalid character in header field value');
     const name = rawName.toLowerCase();
+    if (name === '__proto__') return this.fail(400, 'Header field name __proto__ is not allowed');
     if (!hasOwn(headers, name)) {
       headers[name] = value;
     } else if (name === 'host') {
@@ -258,8 +266,12 @@ export class RequestParser {
     if (transferEncoding !== undefined) {
       if (contentLength !== undefined) return this.fail(400, 'Both Content-Length and Transfer-Encoding');
       if (message.version !== 11) return this.fail(400, 'Transfer-Encoding in an HTTP/1.0 request');
-      const codings = transferEncoding.toLowerCase().split(',');
-      if (trimOws(codings[codings.length - 1]) !== 'chunked') return this.fail(400, 'Transfer-Encoding must end with chunked');
+      // RFC 9112 §6.1 and §7: chunked must come last and only once; empty list elements do not count.
+      const listed = transferEncoding.toLowerCase().split(',');
+      const codings: string[] = [];
+      for (let i = 0; i < listed.length; i++) if (trimOws(listed[i])) codings.push(trimOws(listed[i]));
+      const chunkedAt = codings.indexOf('chunked');
+      if (chunkedAt < 0 || chunkedAt !== codings.length - 1) return this.fail(400, 'Transfer-Encoding must end with chunked, once');
       if (codings.length > 1) return this.fail(501, 'Only the chunked transfer coding is supported');
       message.body = '';
       this.expectsContinue = expect !== undefined;
@@ -268,7 +280,7 @@ export class RequestParser {
     }
     if (contentLength !== undefined) {
       if (!DIGITS.test(contentLength)) return this.fail(400, 'Malformed Content-Length');
-      const length = contentLength.length > 15 ? Infinity : parseInt(contentLength, 10);
+      const length = significantDigits(contentLength) > 15 ? Infinity : parseInt(contentLength, 10);
       if (length > this.maxBodySize) return this.fail(413, 'Request body larger than ' + this.maxBodySize + ' bytes');
       if (length > 0) {
         message.body = '';
@@ -311,7 +323,7 @@ export class RequestParser {
     if (semicolon >= 0 && (BAD_VALUE_CHAR.test(line) || !validChunkExtensions(line.substring(semicolon)))) {
       return this.fail(400, 'Malformed chunk extension');
     }
-    const size = hex.length > 8 ? Infinity : parseInt(hex, 16);
+    const size = significantDigits(hex) > 8 ? Infinity : parseInt(hex, 16);
     this.bodySize += size;
     if (this.bodySize > this.maxBodySize) return this.fail(413, 'Request body larger than ' + this.maxBodySize + ' bytes');
     if (size === 0) {

@@ -34,6 +34,8 @@ export function parseQuery(query: string): QueryParams {
     if (!pair) continue;
     const eq = pair.indexOf('=');
     const key = decodeComponent(eq < 0 ? pair : pair.substring(0, eq), true);
+    // Assigning "__proto__" would replace the object's prototype instead of adding a key.
+    if (key === '__proto__') throw httpError(400, 'Query parameter name __proto__ is not allowed');
     const value = eq < 0 ? '' : decodeComponent(pair.substring(eq + 1), true);
     const existing = params[key];
     if (!Object.prototype.hasOwnProperty.call(params, key)) params[key] = value;

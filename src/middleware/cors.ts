@@ -43,10 +43,13 @@ export class CORSMiddleware {
       (options.maxAge !== undefined ? 'Access-Control-Max-Age: ' + options.maxAge + '\r\n' : '');
   }
 
-  /** The Allow-Origin (and Vary) header text for this request, or "" when the origin is not allowed. */
+  /**
+   * The Allow-Origin header text for this request. Unless every origin gets
+   * "*", the answer depends on Origin, so caches are told (Vary) either way.
+   */
   private originHead(origin: string | undefined): string {
     if (this.wildcard) return this.wildcard;
-    if (origin === undefined || !this.allowOrigin(origin)) return '';
+    if (origin === undefined || !this.allowOrigin(origin)) return 'Vary: Origin\r\n';
     return 'Access-Control-Allow-Origin: ' + origin + '\r\nVary: Origin\r\n';
   }
 
@@ -55,11 +58,10 @@ export class CORSMiddleware {
     const head = this.originHead(origin);
     if (req.method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined) {
       const res = new Response(null, 204);
-      if (head) res.head += head + this.extra + this.preflight;
+      res.head += head.indexOf('Allow-Origin') >= 0 ? head + this.extra + this.preflight : head;
       return res;
     }
-    if (!head) return next(req);
-    const extra = head + this.extra;
+    const extra = head.indexOf('Allow-Origin') >= 0 ? head + this.extra : head;
     return whenReady(next(req), (res) => {
       res.head += extra;
       return res;

@@ -1,12 +1,12 @@
 // Logs one line per request: ip | METHOD path | status | duration.
 import { Request } from '../http/request';
 import { Response } from '../http/response';
-import { Logger } from '../log/logger';
+import { Logger, ConsoleLogger } from '../log/logger';
 import { now } from '../platform/clock';
 import { MaybePromise, Next, whenReady } from './types';
 
 export class LoggingMiddleware {
-  /** With no logger given, the app's logger is used once the middleware is added. */
+  /** With no logger given, the app's logger is used once the middleware is added (else the console). */
   constructor(public logger?: Logger) {}
 
   useLogger(logger: Logger): void {
@@ -17,7 +17,8 @@ export class LoggingMiddleware {
     const start = now();
     return whenReady(next(req), (res) => {
       const ms = Math.round((now() - start) * 10) / 10;
-      (this.logger as Logger).log(req.ip + ' | ' + req.method + ' ' + req.path + ' | ' + res.status + ' | ' + ms + 'ms', 'INFO');
+      if (!this.logger) this.logger = new ConsoleLogger();
+      this.logger.log(req.ip + ' | ' + req.method + ' ' + req.path + ' | ' + res.status + ' | ' + ms + 'ms', 'INFO');
       return res;
     });
   }

@@ -1,0 +1,216 @@
+// Unit tests of UTF-8 text and JSON (src/platform/text.ts), run as the real
+// ES5 library build inside the Espruino emulation, in both modes:
+//   esp32  strings are bytes: text IS its UTF-8 bytes.
+//   linux  strings are Unicode: text is Unicode, and bytes (what a socket
+//          carries) are byte strings, one char per byte.
+
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+
+import { buildBundle } from '../../build.mjs';
+import { createEspruino } from '../emulation/espruino.mjs';
+
+// ---------------------------------------------------------------------------
+// Loading the build output
+
+async function buildFixture(name) {
+  const entry = fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
+  const { code } = await buildBundle(entry, { library: true, write: false });
+  assert.match(code, /\bmodule\.exports\s*=/, `the library build of ${name}.ts assigns module.exports`);
+  return code;
+}
+
+const emulations = [];
+after(() => Promise.all(emulations.map((emu) => emu.stop())));
+
+/** Runs a library bundle in a fresh emulation; returns { emu, exports }. */
+function loadBundle(code, mode, name) {
+  const lines = [];
+  const emu = createEspruino({ mode, stdout: (line) => lines.push(line) });
+  emulations.push(emu);
+  const module = emu.run('({ exports: {} })');
+  emu.context.module = module;
+  emu.context.exports = module.exports;
+  emu.run(Buffer.from(code, 'utf8'), `${name}.js`);
+  if (emu.lastRunThrew) throw new Error(`${name} bundle threw on load (${mode}):\n${lines.join('\n')}`);
+  return { emu, exports: module.exports };
+}
+
+const CODE = await buildFixture('text');
+
+// ---------------------------------------------------------------------------
+// Expected values
+
+/** The UTF-8 bytes of a (host, Unicode) string, as a byte string. */
+function utf8Bytes(s) {
+  return Buffer.from(s, 'utf8').toString('latin1');
+}
+
+/** Asserts that `actual` is a byte string holding exactly `expected`'s UTF-8 bytes. */
+function assertBytes(actual, expected, message) {
+  assert.equal(typeof actual, 'string', message);
+  assert.ok(!/[^\x00-\xff]/.test(actual), `${message ?? ''} is a byte string: ${JSON.stringify(actual)}`);
+  assert.deepEqual(Buffer.from(actual, 'latin1'), Buffer.from(expected, 'utf8'), message);
+}
+
+/** A host copy of a value made in the emulation's context (deepStrictEqual compares prototypes). */
+function plain(value) {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
+const SAMPLES = [
+  '', 'hello', 'café', 'naïve “quotes” – dash', '€uro', '日本語テキスト', 'emoji 😀 and 👍🏽', 'Ω≈ç√∫', '✓ mixed ascii',
+  '\u0080', '\u00ff', '\u07ff', '\u0800', '\ufffd', '\uffff', '\u{10000}', '\u{10ffff}', 'tab\tnewline\nquote"backslash\\',
+];
+
+for (const mode of ['esp32', 'linux']) {
+  describe(`text (${mode})`, () => {
+    const { emu, exports: T } = loadBundle(CODE, mode, 'text');
+    const contextParse = emu.run('JSON.parse');
+    /** How the interpreter holds a piece of text: UTF-8 bytes on esp32, Unicode on linux. */
+    const text = (s) => (mode === 'esp32' ? utf8Bytes(s) : s);
+    /** `value` with every string (keys too) as the interpreter's text. */
+    const asText = (value) => {
+      if (typeof value === 'string') return text(value);
+      if (Array.isArray(value)) return value.map(asText);
+      if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [text(k), asText(v)]));
+      return value;
+    };
+    /**
+     * A host value (Unicode strings) rebuilt in the emulation with its own
+     * JSON.parse, so it is made of the context's objects and its strings are text.
+     */
+    const inContext = (value) => contextParse(text(JSON.stringify(value)));
+
+    test('UNICODE tells the kind of build', () => {
+      assert.equal(T.UNICODE, mode === 'linux');
+    });
+
+    describe('encodeUtf8 / decodeUtf8', () => {
+      test('text encodes to its UTF-8 bytes', () => {
+        for (const s of SAMPLES) assertBytes(T.encodeUtf8(text(s)), s, JSON.stringify(s));
+      });
+
+      test('UTF-8 bytes decode to text', () => {
+        for (const s of SAMPLES) assert.equal(T.decodeUtf8(utf8Bytes(s)), text(s), JSON.stringify(s));
+      });
+
+      test('decode then encode gives back the same bytes; encode then decode the same text', () => {
+        for (const s of SAMPLES) {
+          assertBytes(T.encodeUtf8(T.decodeUtf8(utf8Bytes(s))), s, JSON.stringify(s));
+          assert.equal(T.decodeUtf8(T.encodeUtf8(text(s))), text(s), JSON.stringify(s));
+        }
+      });
+
+      test('ASCII is the same string either way', () => {
+        const ascii = Array.from({ length: 128 }, (_, i) => String.fromCharCode(i)).join('');
+        assert.equal(T.encodeUtf8(ascii), ascii);
+        assert.equal(T.decodeUtf8(ascii), ascii);
+      });
+
+      test('invalid UTF-8 passes through decodeUtf8 as its raw bytes', () => {
+        const invalid = ['\xff', 'a\xfeb', 'caf\xc3', '\xc3(', '\xc0\xaf', '\xe0\x80\xaf', '\xed\xa0\x80', '\xf8\x88\x80\x80\x80', '\x80\x80', '\xf4\x90\x80\x80'];
+        for (const bytes of invalid) assert.equal(T.decodeUtf8(bytes), bytes, JSON.stringify(bytes));
+        // Valid sequences around an invalid byte still decode.
+        assert.equal(T.decodeUtf8('\xc3\xa9\xff\xc3\xa9'), mode === 'esp32' ? '\xc3\xa9\xff\xc3\xa9' : 'é\xffé');
+      });
+
+      test('a lone surrogate in text encodes as U+FFFD (linux)', { skip: mode === 'esp32' && 'esp32 text is bytes: it has no surrogates' }, () => {
+        assertBytes(T.encodeUtf8('a\ud83d'), 'a\ufffd');
+      });
+    });
+
+    describe('jsonStringify', () => {
+      test('UTF-8 JSON bytes that parse back to the value', () => {
+        for (const s of SAMPLES) {
+          const out = T.jsonStringify(text(s));
+          assertBytes(out, Buffer.from(out, 'latin1').toString('utf8'), JSON.stringify(s)); // a byte string
+          assert.equal(JSON.parse(Buffer.from(out, 'latin1').toString('utf8')), s, JSON.stringify(s));
+        }
+      });
+
+      test('objects, arrays and non-ASCII keys', () => {
+        const value = { 'clé': ['é', 1, true, null, { 'ключ': 'значение' }], plain: 'x', n: -1.5, emoji: '😀' };
+        const out = T.jsonStringify(inContext(value));
+        assert.deepEqual(JSON.parse(Buffer.from(out, 'latin1').toString('utf8')), value);
+      });
+
+      test('esp32: non-ASCII goes out as raw UTF-8 bytes, not \\u00XX escapes', { skip: mode === 'linux' && 'linux output escapes instead' }, () => {
+        for (const s of ['café', '€', '日本', '😀', 'a "é" \\ b']) {
+          assertBytes(T.jsonStringify(text(s)), JSON.stringify(s), JSON.stringify(s));
+        }
+      });
+
+      test('a backslash before a high byte, or before "u00", stays what it was', () => {
+        for (const s of ['\\é', '\\\\é', '\\u00e9', '\\\\u00e9', '\\\\\\u00C3é', 'x\\u00', '\\u00é']) {
+          const out = T.jsonStringify(text(s));
+          assert.equal(JSON.parse(Buffer.from(out, 'latin1').toString('utf8')), s, JSON.stringify(s));
+        }
+      });
+
+      test('control characters and DEL stay escaped', () => {
+        const s = '\x00\x01\x1f\x7f\b\f\n\r\t';
+        const out = T.jsonStringify(s);
+        assert.ok(!/[\x00-\x1f\x7f]/.test(out), `no raw controls: ${JSON.stringify(out)}`);
+        assert.equal(JSON.parse(out), s);
+      });
+
+      test('numbers, booleans, null; undefined and functions give "null"', () => {
+        assert.equal(T.jsonStringify(42), '42');
+        assert.equal(T.jsonStringify(true), 'true');
+        assert.equal(T.jsonStringify(null), 'null');
+        assert.equal(T.jsonStringify(undefined), 'null');
+        assert.equal(T.jsonStringify(() => 1), 'null');
+        assert.equal(T.jsonStringify(inContext({ a: [1, 'b'] })), '{"a":[1,"b"]}');
+      });
+    });
+
+    describe('jsonParse', () => {
+      test('raw UTF-8 in JSON bytes parses to text', () => {
+        for (const s of SAMPLES) assert.equal(T.jsonParse(utf8Bytes(JSON.stringify(s))), text(s), JSON.stringify(s));
+      });
+
+      test('\\uXXXX escapes (any case) parse to text, above 0xFF too', () => {
+        const cases = {
+          '"\\u00e9"': 'é', '"\\u00C9"': 'É', '"\\u0101"': 'ā', '"\\u20AC"': '€', '"\\u20ac"': '€', '"\\u65e5\\u672c"': '日本',
+          '"\\uD83D\\uDE00"': '😀', '"\\ud83d\\ude00!"': '😀!', '"a\\u0041\\u0000"': 'aA\x00', '"\\u007f\\u0080\\u00ff"': '\x7f\x80\xff',
+          '"x\\u00e9y\\u00e9z"': 'xéyéz',
+        };
+        for (const [json, s] of Object.entries(cases)) assert.equal(T.jsonParse(json), text(s), json);
+      });
+
+      test('escaped backslashes before "u" are not escapes', () => {
+        assert.equal(T.jsonParse('"\\\\u00e9"'), '\\u00e9');
+        assert.equal(T.jsonParse('"\\\\\\u00e9"'), text('\\é'));
+        assert.equal(T.jsonParse('"\\\\\\\\u20ac"'), '\\\\u20ac');
+        assertBytes(T.encodeUtf8(T.jsonParse('"\\uD83D\\\\uDE00"')), '\ufffd\\uDE00');
+      });
+
+      test('unpaired surrogate escapes become U+FFFD bytes once encoded', () => {
+        for (const json of ['"\\uD83D"', '"\\uDE00"', '"\\uD83Dx"', '"\\uD83D\\u0041"', '"\\uDE00\\uD83D"']) {
+          const bytes = T.encodeUtf8(T.jsonParse(json));
+          const expected = JSON.parse(json).replace(/[\ud800-\udfff]/g, '\ufffd');
+          assertBytes(bytes, expected, json);
+        }
+      });
+
+      test('objects with escaped and raw non-ASCII keys', () => {
+        const parsed = plain(T.jsonParse(utf8Bytes('{"clé":"v","k\\u00e9y":["\\u20ac",1,null,false],"n":{"ok":true}}')));
+        assert.deepEqual(parsed, asText({ 'clé': 'v', 'kéy': ['€', 1, null, false], n: { ok: true } }));
+      });
+
+      test('invalid JSON throws', () => {
+        for (const json of ['', '{', '{"a":}', "{'a':1}", 'undefined', '"\\uZZZZ"', '[1,]']) {
+          assert.throws(() => T.jsonParse(json), undefined, JSON.stringify(json));
+        }
+      });
+
+      test('jsonParse(jsonStringify(x)) gives x back', () => {
+        for (const s of SAMPLES) assert.equal(T.jsonParse(T.jsonStringify(text(s))), text(s), JSON.stringify(s));
+        const value = { 'ключ': ['é', '😀', '\\u00e9', { '': 'x' }], n: 3 };
+        assert.deepEqual(plain(T.jsonParse(T.jsonStringify(inContext(value)))), asText(value));
+      });
+    });
+  });
+}
