@@ -69,6 +69,11 @@ export class Request {
     return this.body ? decodeUtf8(this.body) : '';
   }
 
+  /** The Last-Event-ID a reconnecting EventSource sends, or undefined. */
+  get lastEventId(): string | undefined {
+    return this.header('last-event-id');
+  }
+
   /** A header field by name (any case), or undefined. */
   header(name: string): string | undefined {
     const key = name.toLowerCase();

@@ -1,7 +1,8 @@
 // What a handler returns. Bodies are stored as the bytes that will be sent, so
 // Content-Length is always the byte length, whatever the build's strings are.
 import { encodeUtf8, jsonStringify } from '../platform/text';
-import { Puller, StreamSource, puller } from './stream';
+import { Chunk, Puller, StreamSource, puller } from './stream';
+import { ServerSentEvent, formatEvent } from './event-stream';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const UNSAFE_VALUE = /[\x00\r\n]/;
@@ -9,6 +10,12 @@ const UNSAFE_VALUE = /[\x00\r\n]/;
 export const JSON_TYPE = 'application/json';
 export const HTML_TYPE = 'text/html; charset=utf-8';
 export const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+/** An SSE item: event objects are formatted, text and bytes pass as they are. */
+function sseText(item: unknown): Chunk | undefined {
+  const isEvent = item !== null && typeof item === 'object' && !(item instanceof Uint8Array) && !(item instanceof ArrayBuffer);
+  return isEvent ? formatEvent(item as ServerSentEvent) : (item as Chunk | undefined);
+}
 
 export class Response {
   /** Extra header lines, each "Name: value\r\n": one string is cheaper on the heap than a map. */
@@ -48,6 +55,18 @@ export class Response {
   static stream(source: StreamSource, contentType = TEXT_TYPE): Response {
     const res = new Response(null, 200, contentType);
     res.stream = puller(source);
+    return res;
+  }
+
+  /**
+   * Server-Sent Events (text/event-stream) from any stream source or an
+   * SSEChannel. Each item is either text in the event-stream format
+   * ("data: 42\n\n") or an event object ({ data, event, id, retry, comment }).
+   */
+  static sse(source: StreamSource<ServerSentEvent | Chunk> | Puller): Response {
+    const res = new Response(null, 200, 'text/event-stream');
+    res.stream = puller(source, sseText);
+    res.head = 'Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n';
     return res;
   }
 

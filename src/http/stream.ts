@@ -10,10 +10,10 @@ export type Chunk = string | Uint8Array | ArrayBuffer;
  * An array of chunks; a function returning the next chunk (or a Promise of
  * one), undefined at the end; or an iterator, such as a generator object.
  */
-export type StreamSource =
-  | Chunk[]
-  | (() => MaybePromise<Chunk | undefined>)
-  | Iterator<MaybePromise<Chunk | undefined>, unknown>;
+export type StreamSource<T = Chunk> =
+  | T[]
+  | (() => MaybePromise<T | undefined>)
+  | Iterator<MaybePromise<T | undefined>, unknown>;
 
 /** Pulls byte strings out of a source; undefined means the end. */
 export interface Puller {
@@ -22,21 +22,30 @@ export interface Puller {
   cancel(): void;
 }
 
-export function toBytes(chunk: Chunk | undefined): string | undefined {
+function toBytes(chunk: unknown): string | undefined {
   if (chunk === undefined || chunk === null) return undefined;
   if (typeof chunk === 'string') return encodeUtf8(chunk);
-  return E.toString(chunk instanceof ArrayBuffer ? new Uint8Array(chunk) : chunk);
+  return E.toString(chunk instanceof ArrayBuffer ? new Uint8Array(chunk) : (chunk as Uint8Array));
 }
 
-function settle(value: MaybePromise<Chunk | undefined>): MaybePromise<string | undefined> {
-  return isThenable(value) ? value.then(toBytes) : toBytes(value);
+/** True for an object that already pulls (an SSE channel, say): next() and cancel(). */
+function isPuller(source: unknown): source is Puller {
+  return !!source && typeof (source as Puller).next === 'function' && typeof (source as Puller).cancel === 'function';
 }
 
-export function puller(source: StreamSource): Puller {
+/**
+ * A Puller over any source. `map` turns each item into a chunk first (SSE
+ * events into text); a source that is already a Puller is used as it is.
+ */
+export function puller(source: StreamSource<unknown> | Puller, map?: (item: unknown) => Chunk | undefined): Puller {
+  if (isPuller(source)) return source;
+  const convert = map ? (item: unknown) => toBytes(map(item)) : toBytes;
+  const settle = (value: MaybePromise<unknown>): MaybePromise<string | undefined> =>
+    isThenable(value) ? value.then(convert) : convert(value as Chunk | undefined);
   if (Array.isArray(source)) {
     let index = 0;
     return {
-      next: () => (index < source.length ? toBytes(source[index++]) : undefined),
+      next: () => (index < source.length ? convert(source[index++]) : undefined),
       cancel: () => { index = source.length; },
     };
   }
