@@ -13,7 +13,7 @@ import { dirname, basename, extname, resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import ts from 'typescript';
-import { fixForEspruino, checkBundle, formatFindings } from './tools/gate.mjs';
+import { fixForEspruino, checkBundle, formatFindings, instrumentMethodDepth } from './tools/gate.mjs';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 
@@ -109,7 +109,8 @@ function lowerToES5(code, fileName) {
  * Builds `entry` into one ES5 file.
  * options: out (file path; default dist/<entry-name>.js), board (boards/<name>.json),
  * port (forces the port the code asks for), library (keep the entry's exports on
- * `module.exports`), write (default true).
+ * `module.exports`), countMethodDepth (test builds for the emulation: count nested
+ * method calls per object, see tools/gate.mjs), write (default true).
  * Returns { code, size, outFile, warnings }.
  */
 export async function buildBundle(entry, options = {}) {
@@ -155,6 +156,7 @@ export async function buildBundle(entry, options = {}) {
   const findings = checkBundle(code);
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length) throw new BuildError(`${basename(entryPath)}: the bundle would fail on Espruino:\n${formatFindings(errors, code)}`);
+  if (options.countMethodDepth) code = instrumentMethodDepth(code);
   const outFile = resolve(options.out || join(ROOT, 'dist', basename(entryPath, extname(entryPath)) + '.js'));
   if (options.write !== false) {
     mkdirSync(dirname(outFile), { recursive: true });

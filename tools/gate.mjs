@@ -240,3 +240,30 @@ export function formatFindings(findings, code) {
     return `  ${f.severity} [${f.id}] line ${f.line}:${f.column} ${f.detail}: ${f.message}${context ? `\n      near: ${context}` : ''}`;
   }).join('\n');
 }
+
+/** Nested method calls on one object that Espruino survives: the 7th saturates its lock count. */
+export const MAX_NESTED_METHOD_CALLS = 6;
+
+/**
+ * For test builds run in the emulation: wraps every function body in
+ * __thisEnter(this) / __thisLeave(this), so the emulation can count nested
+ * method calls per object. On Espruino each call locks `this` about twice and
+ * the lock count saturates at 15, after which the object is never freed
+ * (espruino/Espruino#2616): seven nested calls on one object leak it. V8
+ * never shows that, so the emulation needs the count.
+ */
+export function instrumentMethodDepth(code) {
+  const ast = parseES5(code);
+  const edits = [];
+  walk.full(ast, (node) => {
+    if (node.type !== 'FunctionDeclaration' && node.type !== 'FunctionExpression') return;
+    const body = node.body;
+    if (body.body[0] && body.body[0].directive) return; // "use strict" must stay first
+    edits.push({ at: body.start + 1, text: '__thisEnter(this);try{', order: 0 }, { at: body.end - 1, text: '}finally{__thisLeave(this)}', order: 1 });
+  });
+  // Back to front; in an empty body the closing part goes in first so the opening lands before it.
+  edits.sort((a, b) => (b.at - a.at) || (b.order - a.order));
+  for (const edit of edits) code = code.slice(0, edit.at) + edit.text + code.slice(edit.at);
+  return code;
+}
+

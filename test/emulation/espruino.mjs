@@ -20,6 +20,7 @@
 // Strings that cross the socket and Storage boundaries are byte strings (each
 // char 0-255, i.e. Buffer#toString('latin1')).
 
+import { MAX_NESTED_METHOD_CALLS } from '../../tools/gate.mjs';
 import vm from 'node:vm';
 import net from 'node:net';
 import nodeCrypto from 'node:crypto';
@@ -1163,6 +1164,26 @@ export function createEspruino(options = {}) {
   C.JSON.parse = fn(espruinoParse, 'parse');
   C.String.fromCharCode = fn(fromCharCode, 'fromCharCode');
 
+  // Device quirk: each method call locks `this` about twice and the lock count
+  // saturates at 15, after which the object is never freed
+  // (espruino/Espruino#2616). Bundles built with countMethodDepth call these
+  // around every function body; a seventh nested call on one object throws
+  // here, as loudly as a leak on the device is quiet.
+  const methodDepth = new WeakMap();
+  const thisEnter = (self) => {
+    if (self === null || (typeof self !== 'object' && typeof self !== 'function') || self === g) return;
+    const depth = (methodDepth.get(self) || 0) + 1;
+    methodDepth.set(self, depth);
+    if (depth > MAX_NESTED_METHOD_CALLS) {
+      methodDepth.set(self, depth - 1);
+      throw error(`${depth} nested method calls on one object: on Espruino its lock count saturates and it is never freed (espruino/Espruino#2616)`);
+    }
+  };
+  const thisLeave = (self) => {
+    if (self === null || (typeof self !== 'object' && typeof self !== 'function') || self === g) return;
+    methodDepth.set(self, methodDepth.get(self) - 1);
+  };
+
   const clearTimeoutImpl = makeClear('Timeout');
   const clearIntervalImpl = makeClear('Interval');
 
@@ -1186,6 +1207,8 @@ export function createEspruino(options = {}) {
     save: () => { throw error('save() is not emulated'); },
     load: () => { throw error('load() is not emulated'); },
     reset: () => { throw error('reset() is not emulated'); },
+    __thisEnter: thisEnter,
+    __thisLeave: thisLeave,
   };
   for (const [name, impl] of Object.entries(globals)) {
     Object.defineProperty(g, name, { value: fn(impl, name), writable: true, configurable: true, enumerable: false });
