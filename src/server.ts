@@ -9,6 +9,8 @@ import { Handler, Middleware, Next, isThenable } from './middleware/types';
 import { Logger, ConsoleLogger } from './log/logger';
 import { listen, NetServer, Socket } from './platform/net';
 import { setting, FORCED_PORT, ServerSettings } from './settings';
+import { acceptWebSocket, WebSocketHandler } from './websocket/accept';
+import { isUpgradeRequest, WebSocketOptions } from './websocket/handshake';
 
 export interface ServerOptions extends Partial<ServerSettings> {
   logger?: Logger;
@@ -18,6 +20,8 @@ export interface ServerOptions extends Partial<ServerSettings> {
 /** Methods answered without a route declaring them; others must be routed or get 501. */
 const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 const METHOD_NAME = /^[A-Z][A-Z-]*$/;
+/** The router's key for WebSocket routes: never a method a client may send (the parser refuses it). */
+const WEBSOCKET = 'WEBSOCKET';
 
 export class MicroServer implements ConnectionHost {
   port: number;
@@ -87,6 +91,17 @@ export class MicroServer implements ConnectionHost {
     return this;
   }
 
+  /**
+   * A WebSocket route: a valid upgrade request to `path` (with <param>
+   * segments as for HTTP) gets 101, then `handler(ws, req)` runs with the
+   * accepted socket. Middleware runs for the upgrade request, so it can refuse it.
+   */
+  websocket(path: string, handler: WebSocketHandler, options: WebSocketOptions = {}): this {
+    if (typeof handler !== 'function') throw new Error('WebSocket route ' + path + ': the handler must be a function');
+    this.router.add(WEBSOCKET, path, (req) => acceptWebSocket(req, handler, options, this.logger));
+    return this;
+  }
+
   /** Removes the route at `path` (one method, or all). Returns how many method routes were removed. */
   removeRoute(path: string, method?: string): number {
     return this.router.remove(path, method === undefined ? undefined : method.toUpperCase());
@@ -137,7 +152,7 @@ export class MicroServer implements ConnectionHost {
   }
 
   isKnownMethod(method: string): boolean {
-    return STANDARD_METHODS.indexOf(method) >= 0 || this.router.hasMethod(method);
+    return STANDARD_METHODS.indexOf(method) >= 0 || (method !== WEBSOCKET && this.router.hasMethod(method));
   }
 
   /** The response for an error thrown by a handler or middleware: its status if it has one, else a logged 500. */
@@ -173,10 +188,21 @@ export class MicroServer implements ConnectionHost {
         if (req.method !== 'OPTIONS') return Response.error('"*" is only valid with OPTIONS', 400);
         return new Response(null, 204).addHeader('Allow', STANDARD_METHODS.join(', '));
       }
+      if (isUpgradeRequest(req)) {
+        const upgrade = this.router.match(WEBSOCKET, req.path);
+        if (upgrade && upgrade.handler) {
+          req.pathParams = upgrade.params;
+          return upgrade.handler(req);
+        }
+      }
       const match = this.router.match(req.method, req.path);
       if (!match) return Response.error('Not Found', 404);
       if (!match.handler) {
-        const allow = match.allow.join(', ');
+        const methods = match.allow.filter((method) => method !== WEBSOCKET);
+        if (!methods.length) {
+          return Response.error('This is a WebSocket endpoint', 426).addHeader('Upgrade', 'websocket');
+        }
+        const allow = methods.join(', ');
         if (req.method === 'OPTIONS') return new Response(null, 204).addHeader('Allow', allow + ', OPTIONS');
         return Response.error('Method Not Allowed', 405).addHeader('Allow', allow);
       }

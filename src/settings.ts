@@ -26,6 +26,8 @@ export interface ServerSettings {
   /** Seconds a request's headers and body may take to arrive (408 after). */
   bodyTimeout: number;
   serverName: string;
+  /** Largest WebSocket message in bytes (1009 above it), unless a route sets its own. */
+  webSocketMaxMessageSize: number;
 }
 
 export const DEFAULTS: ServerSettings = {
@@ -36,6 +38,7 @@ export const DEFAULTS: ServerSettings = {
   maxKeepAliveRequests: 100,
   bodyTimeout: 30,
   serverName: 'MicroServer/1.0',
+  webSocketMaxMessageSize: 65536,
 };
 
 const board = __BOARD__;

@@ -9,7 +9,7 @@
 // request; plain functions keep the connection's lock count flat.
 import { RequestParser, ParsedMessage, NEED_MORE, ERROR } from './parser';
 import { Request } from './request';
-import { Response } from './response';
+import { Response, ProtocolHandler } from './response';
 import { reasonPhrase, statusHasBody } from './status';
 import { isThenable } from '../middleware/types';
 import { Logger } from '../log/logger';
@@ -69,6 +69,8 @@ export class Connection {
   streaming: Puller | null = null;
   chunked = false;
   awaitingDrain = false;
+  /** Set after a 101: the protocol that now owns the socket (a WebSocket). */
+  upgraded: ProtocolHandler | null = null;
 
   constructor(public host: ConnectionHost, public socket: Socket) {
     this.parser = new RequestParser(host.maxBodySize, (method) => host.isKnownMethod(method));
@@ -87,6 +89,10 @@ export class Connection {
 
 function onData(c: Connection, data: string): void {
   if (c.closed) return;
+  if (c.upgraded) {
+    c.upgraded.onData(data);
+    return;
+  }
   c.parser.feed(data);
   if (!c.busy) processInput(c);
   else if (c.parser.pending > LIMITS.maxPipelined) c.closeAfter = true;
@@ -149,6 +155,10 @@ function connectionLine(c: Connection, version: number): string {
 }
 
 function send(c: Connection, res: Response, headOnly: boolean, version: number): void {
+  if (res.upgrade && res.status === 101) {
+    switchProtocols(c, res, res.upgrade);
+    return;
+  }
   if (res.stream) {
     sendStream(c, res, res.stream, headOnly, version);
     return;
@@ -163,6 +173,16 @@ function send(c: Connection, res: Response, headOnly: boolean, version: number):
     c.socket.write(head + body.substring(0, LIMITS.writeChunk));
     c.unsent = body.substring(LIMITS.writeChunk);
   }
+}
+
+/** After the 101, the socket and anything the client sent past the handshake belong to the new protocol. */
+function switchProtocols(c: Connection, res: Response, upgrade: NonNullable<Response['upgrade']>): void {
+  c.socket.write(responseHead(res, c.host.serverName, ''));
+  setTimer(c, NO_TIMER, 0);
+  const handler = upgrade(c.socket);
+  c.upgraded = handler;
+  const early = c.parser.takeBuffered();
+  if (early) handler.onData(early);
 }
 
 /** HTTP/1.1 gets chunks; HTTP/1.0 has no chunking, so the body ends when the connection closes. */
@@ -218,6 +238,10 @@ function streamFailed(c: Connection, error: unknown): void {
 
 function onDrain(c: Connection): void {
   if (c.closed) return;
+  if (c.upgraded) {
+    c.upgraded.onDrain();
+    return;
+  }
   if (c.unsent) {
     const piece = c.unsent.substring(0, LIMITS.writeChunk);
     c.unsent = c.unsent.substring(LIMITS.writeChunk);
@@ -269,5 +293,6 @@ function onClose(c: Connection): void {
   if (c.streaming) c.streaming.cancel();
   c.streaming = null;
   setTimer(c, NO_TIMER, 0);
+  if (c.upgraded) c.upgraded.onClose();
   c.host.connectionClosed(c);
 }

@@ -130,6 +130,13 @@ export class RequestParser {
     return this.buffer.length;
   }
 
+  /** Hands over the bytes received after the last request (a protocol switch takes them). */
+  takeBuffered(): string {
+    const rest = this.buffer;
+    this.buffer = '';
+    return rest;
+  }
+
   /** True while part of a request has arrived (the request timer runs). */
   get inMessage(): boolean {
     return this.state !== REQUEST_LINE || this.buffer.length > 0;

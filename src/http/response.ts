@@ -17,6 +17,19 @@ function sseText(item: unknown): Chunk | undefined {
   return isEvent ? formatEvent(item as ServerSentEvent) : (item as Chunk | undefined);
 }
 
+/** The socket, as a protocol that took over the connection after a 101 sees it. */
+export interface Transport {
+  write(bytes: string): void;
+  end(): void;
+}
+
+/** What receives the socket's events once the connection has switched protocols. */
+export interface ProtocolHandler {
+  onData(bytes: string): void;
+  onDrain(): void;
+  onClose(): void;
+}
+
 export class Response {
   /** Extra header lines, each "Name: value\r\n": one string is cheaper on the heap than a map. */
   head = '';
@@ -24,6 +37,10 @@ export class Response {
   closeConnection = false;
   /** A streamed body (sent chunked), instead of `body`. */
   stream?: Puller;
+  /** For a 101: takes over the socket once the response is written. */
+  upgrade?: (transport: Transport) => ProtocolHandler;
+  /** For a 101 to a WebSocket: the subprotocol chosen, if any. */
+  protocol?: string;
 
   /**
    * A response whose body is already bytes (a byte string). The factories below

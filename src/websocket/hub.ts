@@ -1,0 +1,40 @@
+// Broadcast for the chat pattern: every open socket gets the message; the
+// ones that closed are dropped.
+import { WebSocket } from './websocket';
+
+export class WebSocketHub {
+  private sockets: WebSocket[] = [];
+
+  /** Sockets open now. */
+  get size(): number {
+    return this.sockets.length;
+  }
+
+  /** Adds a socket; it leaves the hub by itself when it closes. */
+  add(ws: WebSocket): void {
+    if (ws.closed || this.sockets.indexOf(ws) >= 0) return;
+    this.sockets.push(ws);
+    ws.on('close', () => this.remove(ws));
+  }
+
+  remove(ws: WebSocket): void {
+    const index = this.sockets.indexOf(ws);
+    if (index >= 0) this.sockets.splice(index, 1);
+  }
+
+  /** Sends to every open socket except `except`; returns how many got it. */
+  broadcast(data: string | Uint8Array, except?: WebSocket): number {
+    const open = this.sockets.slice();
+    let sent = 0;
+    for (let i = 0; i < open.length; i++) {
+      const ws = open[i];
+      if (ws === except) continue;
+      if (ws.closed) this.remove(ws);
+      else {
+        ws.send(data);
+        sent++;
+      }
+    }
+    return sent;
+  }
+}

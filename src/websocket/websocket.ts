@@ -1,0 +1,211 @@
+// One accepted WebSocket: frames in through the parser, messages out to
+// receive() or 'message' listeners, frames written whole so concurrent sends
+// never interleave. Internals are plain functions taking the socket, not
+// methods: Espruino never frees an object after seven nested method calls on
+// it (see src/http/connection.ts).
+import { Request } from '../http/request';
+import { ProtocolHandler, Transport } from '../http/response';
+import { decodeUtf8, encodeUtf8 } from '../platform/text';
+import { startTimer, stopTimer } from '../platform/clock';
+import { FrameParser, encodeFrame, encodeClose, NEED_MORE, MESSAGE, CONTROL, TEXT, BINARY, CLOSE, PING, PONG } from './frames';
+import { WebSocketOptions } from './handshake';
+import { setting } from '../settings';
+
+/** A received message: text as a string, binary as a Uint8Array. */
+export type WebSocketMessage = string | Uint8Array;
+
+const ABNORMAL_CLOSURE = 1006;
+/** Messages kept for receive() before the peer is told it is sending too fast (1008). */
+const MAX_UNREAD = 64;
+/** Seconds to wait for the peer's close frame after ours. */
+const CLOSE_TIMEOUT = 2;
+
+export class WebSocket implements ProtocolHandler {
+  /** True once the connection is closed (receive() then gives null). */
+  closed = false;
+  /** The close code and reason once closed (1006: the connection dropped without a close frame). */
+  closeCode = 0;
+  closeReason = '';
+  /** Seconds between pings; a peer that misses two pongs is disconnected. 0 stops pinging. */
+  pingInterval: number;
+
+  parser: FrameParser;
+  unread: WebSocketMessage[] = [];
+  waiting: Array<(message: WebSocketMessage | null) => void> = [];
+  messageListeners: Array<(message: WebSocketMessage) => void> = [];
+  closeListeners: Array<(code: number, reason: string) => void> = [];
+  closeSent = false;
+  missedPongs = 0;
+  pingTimer: number | undefined;
+  closeTimer: number | undefined;
+
+  /**
+   * @param transport the socket (write bytes, end)
+   * @param request the upgrade request: headers, path and query parameters
+   * @param protocol the subprotocol agreed in the handshake ("" for none)
+   */
+  constructor(public transport: Transport, public request: Request, public protocol: string, options: WebSocketOptions = {}) {
+    this.parser = new FrameParser(options.maxMessageSize || setting('webSocketMaxMessageSize', undefined));
+    this.pingInterval = options.pingInterval === undefined ? 30 : options.pingInterval;
+    armPing(this);
+  }
+
+  /** The next message, or null once the connection is closed. */
+  receive(): Promise<WebSocketMessage | null> {
+    if (this.unread.length) return Promise.resolve(this.unread.shift() as WebSocketMessage);
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => { this.waiting.push(resolve); });
+  }
+
+  /** Sends a text (string) or binary (Uint8Array, ArrayBuffer) message. Resolves once handed to the socket. */
+  send(data: string | Uint8Array | ArrayBuffer): Promise<void> {
+    if (this.closed || this.closeSent) return Promise.reject(new Error('WebSocket is closed'));
+    if (typeof data === 'string') writeFrame(this, TEXT, encodeUtf8(data));
+    else writeFrame(this, BINARY, E.toString(data instanceof ArrayBuffer ? new Uint8Array(data) : data));
+    return Promise.resolve();
+  }
+
+  /** Starts the closing handshake; resolves once the connection is closed. */
+  close(code = 1000, reason = ''): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed) {
+        resolve();
+        return;
+      }
+      this.closeListeners.push(() => resolve());
+      startClose(this, code, reason);
+    });
+  }
+
+  /** Espruino-style events: 'message' (then receive() gets nothing) and 'close' (code, reason). */
+  on(event: 'message', listener: (message: WebSocketMessage) => void): this;
+  on(event: 'close', listener: (code: number, reason: string) => void): this;
+  on(event: string, listener: (...args: any[]) => void): this {
+    if (event === 'message') this.messageListeners.push(listener);
+    else if (event === 'close') this.closeListeners.push(listener);
+    else throw new Error('WebSocket events are "message" and "close", not ' + event);
+    return this;
+  }
+
+  onData(bytes: string): void {
+    handleData(this, bytes);
+  }
+
+  onDrain(): void {}
+
+  onClose(): void {
+    finish(this, this.closeCode || ABNORMAL_CLOSURE, this.closeReason);
+  }
+}
+
+function writeFrame(ws: WebSocket, opcode: number, payload: string): void {
+  ws.transport.write(encodeFrame(opcode, payload));
+}
+
+function handleData(ws: WebSocket, bytes: string): void {
+  if (ws.closed) return;
+  const parser = ws.parser;
+  parser.feed(bytes);
+  for (;;) {
+    const result = parser.next();
+    if (result === NEED_MORE) return;
+    if (result === MESSAGE) {
+      const message = parser.messageType === TEXT ? decodeUtf8(parser.message) : E.toUint8Array(parser.message);
+      if (!deliver(ws, message)) return;
+    } else if (result === CONTROL) {
+      if (parser.controlType === PING) {
+        if (!ws.closeSent) writeFrame(ws, PONG, parser.controlData);
+      } else if (parser.controlType === PONG) {
+        ws.missedPongs = 0;
+      } else {
+        // The peer closes (or answers our close): echo its code, then end the TCP connection.
+        if (!ws.closeSent) writeFrame(ws, CLOSE, encodeClose(parser.closeCode));
+        ws.closeSent = true;
+        ws.closeCode = parser.closeCode;
+        ws.closeReason = decodeUtf8(parser.closeReason);
+        ws.transport.end();
+        finish(ws, parser.closeCode, ws.closeReason);
+        return;
+      }
+    } else {
+      failConnection(ws, parser.errorCode, parser.errorReason);
+      return;
+    }
+  }
+}
+
+/** Hands a message to the listeners, a waiting receive(), or the unread queue. Returns false if that failed the connection. */
+function deliver(ws: WebSocket, message: WebSocketMessage): boolean {
+  if (ws.messageListeners.length) {
+    for (let i = 0; i < ws.messageListeners.length; i++) ws.messageListeners[i](message);
+  } else if (ws.waiting.length) {
+    (ws.waiting.shift() as (message: WebSocketMessage | null) => void)(message);
+  } else if (ws.unread.length < MAX_UNREAD) {
+    ws.unread.push(message);
+  } else {
+    failConnection(ws, 1008, 'Too many unread messages');
+    return false;
+  }
+  return true;
+}
+
+/** A protocol error: send the close code and drop the connection (RFC 6455 §7.1.7). */
+function failConnection(ws: WebSocket, code: number, reason: string): void {
+  if (!ws.closeSent) writeFrame(ws, CLOSE, encodeClose(code, reason));
+  ws.closeSent = true;
+  ws.closeCode = code;
+  ws.closeReason = reason;
+  ws.transport.end();
+  finish(ws, code, reason);
+}
+
+function startClose(ws: WebSocket, code: number, reason: string): void {
+  if (ws.closeSent) return;
+  if (code !== 1000 && !(code >= 3000 && code <= 4999) && [1001, 1008, 1011, 1013].indexOf(code) < 0) {
+    throw new Error('WebSocket close code ' + code + ' cannot be sent: use 1000, 1001, 1008, 1011, 1013 or 3000-4999');
+  }
+  writeFrame(ws, CLOSE, encodeClose(code, reason));
+  ws.closeSent = true;
+  ws.closeCode = code;
+  ws.closeReason = reason;
+  ws.closeTimer = startTimer(() => {
+    ws.closeTimer = undefined;
+    ws.transport.end();
+    finish(ws, code, reason);
+  }, CLOSE_TIMEOUT * 1000);
+}
+
+function armPing(ws: WebSocket): void {
+  ws.pingTimer = stopTimer(ws.pingTimer);
+  if (ws.pingInterval > 0 && !ws.closed) ws.pingTimer = startTimer(() => ping(ws), ws.pingInterval * 1000);
+}
+
+function ping(ws: WebSocket): void {
+  ws.pingTimer = undefined;
+  if (ws.closed || ws.closeSent) return;
+  if (ws.missedPongs >= 2) {
+    // Two intervals without a pong: the peer is gone.
+    ws.closeCode = ABNORMAL_CLOSURE;
+    ws.transport.end();
+    finish(ws, ABNORMAL_CLOSURE, 'No pong received');
+    return;
+  }
+  ws.missedPongs++;
+  writeFrame(ws, PING, '');
+  armPing(ws);
+}
+
+/** Closed for good: stop the timers, wake receive() with null, tell the 'close' listeners once. */
+function finish(ws: WebSocket, code: number, reason: string): void {
+  if (ws.closed) return;
+  ws.closed = true;
+  ws.pingTimer = stopTimer(ws.pingTimer);
+  ws.closeTimer = stopTimer(ws.closeTimer);
+  if (!ws.closeCode) ws.closeCode = code;
+  const waiting = ws.waiting;
+  ws.waiting = [];
+  for (let i = 0; i < waiting.length; i++) waiting[i](null);
+  const listeners = ws.closeListeners;
+  ws.closeListeners = [];
+  for (let i = 0; i < listeners.length; i++) listeners[i](code, reason);
+}
