@@ -2,6 +2,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, rawExchange, parseResponses, request } from '../helpers/app.mjs';
+import WebSocket from 'ws';
 import { lane } from '../helpers/server.mjs';
 
 describe(`examples/basic.ts (${lane()})`, () => {
@@ -44,5 +45,38 @@ describe(`examples/medium.ts (${lane()})`, () => {
     assert.equal(preflight.status, 204);
     assert.equal(preflight.headers.get('access-control-allow-methods'), 'GET,POST,OPTIONS');
     await app.waitFor(/\[INFO\] .* \| - \| POST \/sum \| 200 \| [\d.]+ms/, 2000);
+  });
+});
+
+describe(`examples/full.ts (${lane()})`, () => {
+  let app;
+  before(async () => { app = await startApp('examples/full.ts', { board: 'linux' }); });
+  after(() => app.stop());
+
+  test('status and memory, the LED through the board adapter, and a WebSocket echo', async () => {
+    const status = await (await fetch(app.url + '/')).json();
+    assert.equal(status.status, 'online');
+    assert.equal(typeof status.memoryFree, 'number');
+    assert.equal(typeof (await (await fetch(app.url + '/gc')).json()).free, 'number');
+    const on = await fetch(app.url + '/led', { method: 'POST', body: JSON.stringify({ state: 'on' }) });
+    assert.deepEqual(await on.json(), { led: 'on' });
+    assert.deepEqual(await (await fetch(app.url + '/led', { method: 'POST', body: '{"state":0}' })).json(), { led: 'off' });
+    const missing = await fetch(app.url + '/led', { method: 'POST', body: '{}' });
+    assert.equal(missing.status, 400);
+    assert.deepEqual(await missing.json(), { error: "Missing 'state' field", code: 400 });
+    await app.waitFor(/\[INFO\] .* \| IP: 127\.0\.0\.1/, 1000);
+
+    const ws = new WebSocket(app.url.replace('http:', 'ws:') + '/ws/echo');
+    const messages = [];
+    await new Promise((resolve, reject) => {
+      ws.on('message', (m) => {
+        messages.push(m.toString());
+        if (messages.length === 1) ws.send('héllo');
+        else ws.close();
+      });
+      ws.on('close', resolve);
+      ws.on('error', reject);
+    });
+    assert.deepEqual(messages, ['Welcome!', 'Echo: héllo']);
   });
 });

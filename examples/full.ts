@@ -1,0 +1,43 @@
+// examples/full.ts: Wi-Fi, hardware control (an LED) and a WebSocket echo.
+// On a board the Wi-Fi connection saved with Wifi.save() (npm run flash does it)
+// comes up at boot; on a host the board adapter steps aside and the LED is virtual.
+import { MicroServer, Response, LoggingMiddleware, CORSMiddleware } from '../src/index';
+import { whenOnline, writePin, memory } from '../src/platform/board';
+
+const LED_PIN = 2; // the ESP32 DevKit's onboard LED
+
+const app = new MicroServer({ port: 80 });
+app.maxBodySize = 4096;
+app.addMiddleware(new LoggingMiddleware());
+app.addMiddleware(new CORSMiddleware({ origins: '*', methods: '*' }));
+
+app.get('/', () => Response.json({ status: 'online', memoryFree: memory().free }));
+
+app.get('/gc', () => {
+  const before = memory().free;
+  const after = memory(true).free;
+  return Response.json({ freed: after - before, free: after });
+});
+
+app.post('/led', (req) => {
+  const data = req.json || {};
+  const state = data.state;
+  if (state === undefined || state === null) return Response.error("Missing 'state' field", 400);
+  const on = state === 1 || state === true || state === 'on';
+  writePin(LED_PIN, on);
+  return Response.json({ led: on ? 'on' : 'off' });
+});
+
+app.websocket('/ws/echo', async (ws) => {
+  await ws.send('Welcome!');
+  for (;;) {
+    const message = await ws.receive();
+    if (message === null) break;
+    await ws.send('Echo: ' + message);
+  }
+});
+
+whenOnline((ip) => {
+  app.logger.log('IP: ' + ip, 'INFO');
+  app.run();
+}, (message) => app.logger.log(message, 'WARNING'));
