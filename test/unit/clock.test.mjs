@@ -3,50 +3,14 @@
 
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
+import { buildFixture, loadEmulated, prng } from './library.mjs';
 
-import { buildBundle } from '../../build.mjs';
-import { createEspruino } from '../emulation/espruino.mjs';
 
 // ---------------------------------------------------------------------------
 // Loading the build output
 
-async function buildFixture(name) {
-  const entry = fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
-  const { code } = await buildBundle(entry, { library: true, write: false });
-  assert.match(code, /\bmodule\.exports\s*=/, `the library build of ${name}.ts assigns module.exports`);
-  return code;
-}
-
-const emulations = [];
-after(() => Promise.all(emulations.map((emu) => emu.stop())));
-
-/** Runs a library bundle in a fresh emulation; returns { emu, exports }. */
-function loadBundle(code, mode, name) {
-  const lines = [];
-  const emu = createEspruino({ mode, stdout: (line) => lines.push(line) });
-  emulations.push(emu);
-  const module = emu.run('({ exports: {} })');
-  emu.context.module = module;
-  emu.context.exports = module.exports;
-  emu.run(Buffer.from(code, 'utf8'), `${name}.js`);
-  if (emu.lastRunThrew) throw new Error(`${name} bundle threw on load (${mode}):\n${lines.join('\n')}`);
-  return { emu, exports: module.exports, lines };
-}
 
 const CODE = await buildFixture('clock');
-
-/** Seeded PRNG (mulberry32), so the sampled dates are reproducible. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** RFC 9110 §5.6.7 IMF-fixdate, as Node writes it. */
 const expected = (second) => new Date(second * 1000).toUTCString();
@@ -54,7 +18,7 @@ const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|J
 
 for (const mode of ['esp32', 'linux']) {
   describe(`clock (${mode})`, () => {
-    const { emu, exports: C, lines } = loadBundle(CODE, mode, 'clock');
+    const { emu, exports: C, lines } = loadEmulated(CODE, mode, 'clock');
 
     /** Makes getTime() return `seconds` until restored. */
     function setClock(t, seconds) {

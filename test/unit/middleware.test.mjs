@@ -5,36 +5,12 @@
 
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
+import { buildFixture, loadEmulated } from './library.mjs';
 
-import { buildBundle } from '../../build.mjs';
-import { createEspruino } from '../emulation/espruino.mjs';
 
 // ---------------------------------------------------------------------------
 // Loading the build output
 
-async function buildFixture(name) {
-  const entry = fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
-  const { code } = await buildBundle(entry, { library: true, write: false });
-  assert.match(code, /\bmodule\.exports\s*=/, `the library build of ${name}.ts assigns module.exports`);
-  return code;
-}
-
-const emulations = [];
-after(() => Promise.all(emulations.map((emu) => emu.stop())));
-
-/** Runs a library bundle in a fresh emulation; returns { emu, exports }. */
-function loadBundle(code, mode, name) {
-  const lines = [];
-  const emu = createEspruino({ mode, stdout: (line) => lines.push(line) });
-  emulations.push(emu);
-  const module = emu.run('({ exports: {} })');
-  emu.context.module = module;
-  emu.context.exports = module.exports;
-  emu.run(Buffer.from(code, 'utf8'), `${name}.js`);
-  if (emu.lastRunThrew) throw new Error(`${name} bundle threw on load (${mode}):\n${lines.join('\n')}`);
-  return { emu, exports: module.exports };
-}
 
 const CODE = await buildFixture('middleware');
 
@@ -66,7 +42,7 @@ const CORS_HEADER = /^access-control-|^vary$/i;
 
 for (const mode of ['esp32', 'linux']) {
   describe(`middleware (${mode})`, () => {
-    const { emu, exports: M } = loadBundle(CODE, mode, 'middleware');
+    const { emu, exports: M } = loadEmulated(CODE, mode, 'middleware');
     const { compose, CORSMiddleware, LoggingMiddleware, Response } = M;
     const ContextPromise = emu.run('Promise');
 

@@ -2,60 +2,19 @@
 // real ES5 library build inside the Espruino emulation, in both modes.
 // Requests are byte strings (one char per byte), as a socket delivers them.
 
-import { test, describe, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
+import { buildFixture, loadBundle, plain, prng } from './library.mjs';
 
-import { buildBundle } from '../../build.mjs';
-import { createEspruino } from '../emulation/espruino.mjs';
 
 // ---------------------------------------------------------------------------
 // Loading the build output
 
-async function buildFixture(name) {
-  const entry = fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
-  const { code } = await buildBundle(entry, { library: true, write: false });
-  assert.match(code, /\bmodule\.exports\s*=/, `the library build of ${name}.ts assigns module.exports`);
-  return code;
-}
-
-const emulations = [];
-after(() => Promise.all(emulations.map((emu) => emu.stop())));
-
-/** Runs a library bundle in a fresh emulation; returns its module.exports. */
-function loadBundle(code, mode, name) {
-  const lines = [];
-  const emu = createEspruino({ mode, stdout: (line) => lines.push(line) });
-  emulations.push(emu);
-  const module = emu.run('({ exports: {} })');
-  emu.context.module = module;
-  emu.context.exports = module.exports;
-  emu.run(Buffer.from(code, 'utf8'), `${name}.js`);
-  if (emu.lastRunThrew) throw new Error(`${name} bundle threw on load (${mode}):\n${lines.join('\n')}`);
-  return module.exports;
-}
 
 const CODE = await buildFixture('parser');
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-/** A host copy of a value made in the emulation's context (deepStrictEqual compares prototypes). */
-function plain(value) {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
-}
-
-/** Seeded PRNG (mulberry32), so random splits are reproducible. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 

@@ -1,39 +1,14 @@
 // Unit tests of the trie router (src/router.ts), run as the real ES5 library
 // build inside the Espruino emulation, in both modes.
 
-import { test, describe, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
+import { buildFixture, loadBundle, plain } from './library.mjs';
 
-import { buildBundle } from '../../build.mjs';
-import { createEspruino } from '../emulation/espruino.mjs';
 
 // ---------------------------------------------------------------------------
 // Loading the build output
 
-async function buildFixture(name) {
-  const entry = fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
-  const { code } = await buildBundle(entry, { library: true, write: false });
-  assert.match(code, /\bmodule\.exports\s*=/, `the library build of ${name}.ts assigns module.exports`);
-  return code;
-}
-
-const emulations = [];
-after(() => Promise.all(emulations.map((emu) => emu.stop())));
-
-/** Runs a library bundle in a fresh emulation; returns its module.exports. */
-function loadBundle(code, mode, name, prelude) {
-  const lines = [];
-  const emu = createEspruino({ mode, stdout: (line) => lines.push(line) });
-  emulations.push(emu);
-  if (prelude) emu.run(prelude, 'prelude.js');
-  const module = emu.run('({ exports: {} })');
-  emu.context.module = module;
-  emu.context.exports = module.exports;
-  emu.run(Buffer.from(code, 'utf8'), `${name}.js`);
-  if (emu.lastRunThrew) throw new Error(`${name} bundle threw on load (${mode}):\n${lines.join('\n')}`);
-  return module.exports;
-}
 
 // On a device every object inherits Espruino's event methods from
 // Object.prototype (jswrap_object.c); the emulation gives them only to
@@ -46,11 +21,6 @@ const DEVICE_OBJECT_METHODS = `(function () {
 })();`;
 
 const CODE = await buildFixture('router');
-
-/** A host copy of a value made in the emulation's context (deepStrictEqual compares prototypes). */
-function plain(value) {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
-}
 
 for (const mode of ['esp32', 'linux']) {
   describe(`Router (${mode})`, () => {

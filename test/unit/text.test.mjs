@@ -4,38 +4,14 @@
 //   linux  strings are Unicode: text is Unicode, and bytes (what a socket
 //          carries) are byte strings, one char per byte.
 
-import { test, describe, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
+import { buildFixture, loadEmulated, plain } from './library.mjs';
 
-import { buildBundle } from '../../build.mjs';
-import { createEspruino } from '../emulation/espruino.mjs';
 
 // ---------------------------------------------------------------------------
 // Loading the build output
 
-async function buildFixture(name) {
-  const entry = fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
-  const { code } = await buildBundle(entry, { library: true, write: false });
-  assert.match(code, /\bmodule\.exports\s*=/, `the library build of ${name}.ts assigns module.exports`);
-  return code;
-}
-
-const emulations = [];
-after(() => Promise.all(emulations.map((emu) => emu.stop())));
-
-/** Runs a library bundle in a fresh emulation; returns { emu, exports }. */
-function loadBundle(code, mode, name) {
-  const lines = [];
-  const emu = createEspruino({ mode, stdout: (line) => lines.push(line) });
-  emulations.push(emu);
-  const module = emu.run('({ exports: {} })');
-  emu.context.module = module;
-  emu.context.exports = module.exports;
-  emu.run(Buffer.from(code, 'utf8'), `${name}.js`);
-  if (emu.lastRunThrew) throw new Error(`${name} bundle threw on load (${mode}):\n${lines.join('\n')}`);
-  return { emu, exports: module.exports };
-}
 
 const CODE = await buildFixture('text');
 
@@ -54,11 +30,6 @@ function assertBytes(actual, expected, message) {
   assert.deepEqual(Buffer.from(actual, 'latin1'), Buffer.from(expected, 'utf8'), message);
 }
 
-/** A host copy of a value made in the emulation's context (deepStrictEqual compares prototypes). */
-function plain(value) {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
-}
-
 const SAMPLES = [
   '', 'hello', 'café', 'naïve “quotes” – dash', '€uro', '日本語テキスト', 'emoji 😀 and 👍🏽', 'Ω≈ç√∫', '✓ mixed ascii',
   '\u0080', '\u00ff', '\u07ff', '\u0800', '\ufffd', '\uffff', '\u{10000}', '\u{10ffff}', 'tab\tnewline\nquote"backslash\\',
@@ -66,7 +37,7 @@ const SAMPLES = [
 
 for (const mode of ['esp32', 'linux']) {
   describe(`text (${mode})`, () => {
-    const { emu, exports: T } = loadBundle(CODE, mode, 'text');
+    const { emu, exports: T } = loadEmulated(CODE, mode, 'text');
     const contextParse = emu.run('JSON.parse');
     /** How the interpreter holds a piece of text: UTF-8 bytes on esp32, Unicode on linux. */
     const text = (s) => (mode === 'esp32' ? utf8Bytes(s) : s);

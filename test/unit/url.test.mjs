@@ -4,47 +4,18 @@
 
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
+import { buildFixture, loadBundle, plain } from './library.mjs';
 
-import { buildBundle } from '../../build.mjs';
-import { createEspruino } from '../emulation/espruino.mjs';
 
 // ---------------------------------------------------------------------------
 // Loading the build output
 
-async function buildFixture(name) {
-  const entry = fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
-  const { code } = await buildBundle(entry, { library: true, write: false });
-  assert.match(code, /\bmodule\.exports\s*=/, `the library build of ${name}.ts assigns module.exports`);
-  return code;
-}
-
-const emulations = [];
-after(() => Promise.all(emulations.map((emu) => emu.stop())));
-
-/** Runs a library bundle in a fresh emulation; returns its module.exports. */
-function loadBundle(code, mode, name) {
-  const lines = [];
-  const emu = createEspruino({ mode, stdout: (line) => lines.push(line) });
-  emulations.push(emu);
-  const module = emu.run('({ exports: {} })');
-  emu.context.module = module;
-  emu.context.exports = module.exports;
-  emu.run(Buffer.from(code, 'utf8'), `${name}.js`);
-  if (emu.lastRunThrew) throw new Error(`${name} bundle threw on load (${mode}):\n${lines.join('\n')}`);
-  return module.exports;
-}
 
 const CODE = await buildFixture('url');
 
 /** The UTF-8 bytes of a (host, Unicode) string, as a byte string. */
 function utf8Bytes(s) {
   return Buffer.from(s, 'utf8').toString('latin1');
-}
-
-/** A host copy of a value made in the emulation's context (deepStrictEqual compares prototypes). */
-function plain(value) {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }
 
 /** The exception `fn` throws, or fails. */
