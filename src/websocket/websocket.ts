@@ -57,12 +57,16 @@ export class WebSocket implements ProtocolHandler {
     return new Promise((resolve) => { this.waiting.push(resolve); });
   }
 
-  /** Sends a text (string) or binary (Uint8Array, ArrayBuffer) message. Resolves once handed to the socket. */
-  send(data: string | Uint8Array | ArrayBuffer): Promise<void> {
-    if (this.closed || this.closeSent) return Promise.reject(new Error('WebSocket is closed'));
+  /**
+   * Sends a text (string) or binary (Uint8Array, ArrayBuffer) message. Resolves
+   * true once handed to the socket, false when the socket is closing or closed
+   * (no rejection, so a fire-and-forget send racing a close is harmless).
+   */
+  send(data: string | Uint8Array | ArrayBuffer): Promise<boolean> {
+    if (this.closed || this.closeSent) return Promise.resolve(false);
     if (typeof data === 'string') writeFrame(this, TEXT, encodeUtf8(data));
     else writeFrame(this, BINARY, E.toString(data instanceof ArrayBuffer ? new Uint8Array(data) : data));
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 
   /** Starts the closing handshake; resolves once the connection is closed. */
