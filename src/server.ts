@@ -8,7 +8,7 @@ import { compose } from './middleware/compose';
 import { Handler, Middleware, Next, isThenable } from './middleware/types';
 import { Logger, ConsoleLogger } from './log/logger';
 import { listen, NetServer, Socket } from './platform/net';
-import { setting, FORCED_PORT, ServerSettings } from './settings';
+import { setting, DEFAULTS, FORCED_PORT, ServerSettings } from './settings';
 import { acceptWebSocket, WebSocketHandler } from './websocket/accept';
 import { isUpgradeRequest, WebSocketOptions } from './websocket/handshake';
 
@@ -23,16 +23,10 @@ const METHOD_NAME = /^[A-Z][A-Z-]*$/;
 /** The router's key for WebSocket routes: never a method a client may send (the parser refuses it). */
 const WEBSOCKET = 'WEBSOCKET';
 
+/** The settings (port, maxConns, maxBodySize, ...) are attributes of the app: see settings.ts. */
+export interface MicroServer extends ServerSettings {}
+
 export class MicroServer implements ConnectionHost {
-  port: number;
-  maxConns: number;
-  maxBodySize: number;
-  /** Seconds. */
-  keepAliveTimeout: number;
-  maxKeepAliveRequests: number;
-  /** Seconds. */
-  bodyTimeout: number;
-  serverName: string;
   logger: Logger;
   router: Router<Handler>;
   /** True once stop() is called: connections close after their current response. */
@@ -44,13 +38,8 @@ export class MicroServer implements ConnectionHost {
   private connections: Connection[] = [];
 
   constructor(options: ServerOptions = {}) {
-    this.port = setting('port', options.port);
-    this.maxConns = setting('maxConns', options.maxConns);
-    this.maxBodySize = setting('maxBodySize', options.maxBodySize);
-    this.keepAliveTimeout = setting('keepAliveTimeout', options.keepAliveTimeout);
-    this.maxKeepAliveRequests = setting('maxKeepAliveRequests', options.maxKeepAliveRequests);
-    this.bodyTimeout = setting('bodyTimeout', options.bodyTimeout);
-    this.serverName = setting('serverName', options.serverName);
+    const settings = this as unknown as { [key: string]: unknown };
+    for (const key in DEFAULTS) settings[key] = setting(key as keyof ServerSettings, options[key as keyof ServerSettings]);
     this.logger = options.logger || new ConsoleLogger();
     this.router = options.router || new Router<Handler>();
     this.chain = (req) => this.dispatch(req);
@@ -98,7 +87,7 @@ export class MicroServer implements ConnectionHost {
    */
   websocket(path: string, handler: WebSocketHandler, options: WebSocketOptions = {}): this {
     if (typeof handler !== 'function') throw new Error('WebSocket route ' + path + ': the handler must be a function');
-    this.router.add(WEBSOCKET, path, (req) => acceptWebSocket(req, handler, options, this.logger));
+    this.router.add(WEBSOCKET, path, (req) => acceptWebSocket(req, handler, options, options.maxMessageSize || this.webSocketMaxMessageSize, this.logger));
     return this;
   }
 

@@ -11,7 +11,7 @@ export interface WebSocketOptions {
   protocols?: string[];
   /** Decides whether a page from `origin` may connect (403 otherwise). Browsers send Origin; other clients may not. */
   origin?: (origin: string | undefined, req: Request) => boolean;
-  /** Largest message (or frame) in bytes; larger ones close with 1009. Default 65536, less on small boards (boards/*.json). */
+  /** Largest message (or frame) in bytes; larger ones close with 1009. Default: app.webSocketMaxMessageSize. */
   maxMessageSize?: number;
   /** Seconds between pings; a client that misses two pongs is disconnected. 0: no pings. Default 30. */
   pingInterval?: number;

@@ -8,8 +8,6 @@ import { ProtocolHandler, Transport } from '../http/response';
 import { decodeUtf8, encodeUtf8 } from '../platform/text';
 import { startTimer, stopTimer } from '../platform/clock';
 import { FrameParser, encodeFrame, encodeClose, NEED_MORE, MESSAGE, CONTROL, TEXT, BINARY, CLOSE, PING, PONG } from './frames';
-import { WebSocketOptions } from './handshake';
-import { setting } from '../settings';
 
 /** A received message: text as a string, binary as a Uint8Array. */
 export type WebSocketMessage = string | Uint8Array;
@@ -43,10 +41,12 @@ export class WebSocket implements ProtocolHandler {
    * @param transport the socket (write bytes, end)
    * @param request the upgrade request: headers, path and query parameters
    * @param protocol the subprotocol agreed in the handshake ("" for none)
+   * @param maxMessageSize bytes; larger messages close with 1009
+   * @param pingInterval seconds (default 30; 0: no pings)
    */
-  constructor(public transport: Transport, public request: Request, public protocol: string, options: WebSocketOptions = {}) {
-    this.parser = new FrameParser(options.maxMessageSize || setting('webSocketMaxMessageSize', undefined));
-    this.pingInterval = options.pingInterval === undefined ? 30 : options.pingInterval;
+  constructor(public transport: Transport, public request: Request, public protocol: string, maxMessageSize: number, pingInterval = 30) {
+    this.parser = new FrameParser(maxMessageSize);
+    this.pingInterval = pingInterval;
     armPing(this);
   }
 
