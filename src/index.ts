@@ -9,6 +9,7 @@ export type { QueryParams } from './http/url';
 export { SSEChannel, SSEHub } from './sse/channel';
 export type { SSEChannelOptions } from './sse/channel';
 export { formatEvent } from './http/event-stream';
+export { safeJsonParse } from './platform/text';
 export type { ServerSentEvent } from './http/event-stream';
 export type { StreamSource, Chunk } from './http/stream';
 export { WebSocket } from './websocket/websocket';

@@ -12,6 +12,13 @@ export const LIMITS = {
   writeChunk: 4096,
   /** Bytes a client may send ahead (pipelined) while its previous request is handled. */
   maxPipelined: 16384,
+  /**
+   * Nesting levels req.json accepts. Espruino's JSON.parse and JSON.stringify
+   * recurse in C with no stack check; inside a request handler on a 28 KB stack
+   * (the Linux build's frames are larger than the ESP32's) parsing and echoing
+   * 16 levels crashed, 14 did not.
+   */
+  maxJsonDepth: 12,
 };
 
 export interface ServerSettings {

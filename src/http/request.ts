@@ -1,5 +1,6 @@
 // One HTTP request as handlers see it.
 import { jsonParse, decodeUtf8 } from '../platform/text';
+import { LIMITS } from '../settings';
 import { parseQuery, QueryParams } from './url';
 import { Headers, ParsedMessage } from './parser';
 
@@ -48,13 +49,13 @@ export class Request {
     return this.parsedQuery;
   }
 
-  /** The body parsed as JSON on first use, or null when it is missing or not valid JSON. */
+  /** The body parsed as JSON on first use, or null when it is missing, not valid JSON, or nested deeper than 12 levels (LIMITS.maxJsonDepth). */
   get json(): any {
     if (this.parsedJson === undefined) {
       let value: unknown = null;
       if (this.body) {
         try {
-          value = jsonParse(this.body);
+          value = jsonParse(this.body, LIMITS.maxJsonDepth);
         } catch (e) {
           value = null;
         }

@@ -95,8 +95,56 @@ export function jsonStringify(value: unknown): string {
   return json.indexOf('\\u00') < 0 ? json : unescapeHighBytes(json);
 }
 
-/** Parses UTF-8 JSON bytes; throws on invalid JSON like JSON.parse. */
-export function jsonParse(bytes: string): unknown {
-  if (UNICODE) return JSON.parse(decodeUtf8(bytes));
-  return JSON.parse(bytes.indexOf('\\u') < 0 ? bytes : escapesToUtf8(bytes));
+// Brackets, quotes and backslashes: all that matters for the nesting depth of JSON text.
+const JSON_STRUCTURE = /[\[\]{}"\\]/g;
+
+/** At most `limit + 1` opening brackets counted with indexOf: few means shallow, whatever the order. */
+function fewOpeners(text: string, limit: number): boolean {
+  let count = 0;
+  let at = text.indexOf('[');
+  while (at >= 0 && count <= limit) {
+    count++;
+    at = text.indexOf('[', at + 1);
+  }
+  at = text.indexOf('{');
+  while (at >= 0 && count <= limit) {
+    count++;
+    at = text.indexOf('{', at + 1);
+  }
+  return count <= limit;
+}
+
+/**
+ * True when JSON text nests no deeper than `limit`. Espruino's JSON.parse and
+ * the freeing of its result recurse in C with no stack check: on an ESP32's
+ * 25 KB stack about 60 levels crash the interpreter, so depth is checked first.
+ */
+export function jsonNestingWithin(text: string, limit: number): boolean {
+  if (fewOpeners(text, limit)) return true;
+  let depth = 0;
+  let inString = false;
+  JSON_STRUCTURE.lastIndex = 0;
+  for (let match = JSON_STRUCTURE.exec(text); match; match = JSON_STRUCTURE.exec(text)) {
+    const c = match[0];
+    if (c === '\\') JSON_STRUCTURE.lastIndex = match.index + 2; // the escaped character is not structure
+    else if (c === '"') inString = !inString;
+    else if (!inString) {
+      if (c === '[' || c === '{') {
+        if (++depth > limit) return false;
+      } else depth--;
+    }
+  }
+  return true;
+}
+
+/** JSON.parse that refuses input nested deeper than `maxDepth` (see jsonNestingWithin), with the same error type. */
+export function safeJsonParse(text: string, maxDepth: number): unknown {
+  if (!jsonNestingWithin(text, maxDepth)) throw new SyntaxError('JSON nested deeper than ' + maxDepth + ' levels');
+  return JSON.parse(text);
+}
+
+/** Parses UTF-8 JSON bytes (nesting at most `maxDepth`); throws on invalid JSON like JSON.parse. */
+export function jsonParse(bytes: string, maxDepth: number): unknown {
+  if (UNICODE) return safeJsonParse(decodeUtf8(bytes), maxDepth);
+  return safeJsonParse(bytes.indexOf('\\u') < 0 ? bytes : escapesToUtf8(bytes), maxDepth);
 }

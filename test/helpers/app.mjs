@@ -15,12 +15,12 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
  * Builds `entry` (relative to the repo) with --port set to a free port and starts it.
  * Returns the server handle from startServer plus { port, url }.
  */
-export async function startApp(entry, { mode = 'esp32', board, workDir } = {}) {
+export async function startApp(entry, { mode = 'esp32', board, workDir, cStackKb } = {}) {
   const port = await freePort();
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'microserver-')), path.basename(entry, '.ts') + '.js');
   // In the emulation, count nested method calls per object (a leak on the device, see tools/gate.mjs).
   await buildBundle(path.join(ROOT, entry), { out, port, board, countMethodDepth: !process.env.ESPRUINO });
-  const server = await startServer(out, { port, mode, workDir });
+  const server = await startServer(out, { port, mode, workDir, cStackKb });
   return Object.assign(server, { port, url: `http://127.0.0.1:${port}` });
 }
 

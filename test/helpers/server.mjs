@@ -73,18 +73,26 @@ process.on('exit', () => {
  * @param {'esp32'|'linux'} [options.mode='esp32']
  * @param {object} [options.env] Extra environment variables for the child.
  * @param {number} [options.timeoutMs=15000]
+ * @param {number} [options.cStackKb] On the real interpreter, run with this C stack size (ulimit -s).
  * @param {string} [options.workDir] Directory to run in (kept), instead of a fresh temp dir
  *   (removed by stop()). Reuse one to keep Storage across restarts.
  * @returns {Promise<{ port: number, lane: string, pid: number, output: () => string,
  *   waitFor: (regex: RegExp, ms?: number) => Promise<RegExpMatchArray>, stop: () => Promise<void> }>}
  */
-export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, timeoutMs = 15000, workDir } = {}) {
+export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, timeoutMs = 15000, workDir, cStackKb } = {}) {
   const bundle = path.resolve(bundlePath);
   const dir = workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'espruino-server-'));
   const ownsDir = workDir === undefined;
   const interpreter = interpreterFor(mode);
+  let command = interpreter.command;
+  let args = interpreter.argsFor(bundle, dir);
+  if (cStackKb && interpreter.lane === 'espruino') {
+    // The real interpreter with a C stack of a device's size (an ESP32 task has 25 KB).
+    args = ['-c', `ulimit -s ${Number(cStackKb)} && exec "$0" "$@"`, command, ...args];
+    command = '/bin/sh';
+  }
 
-  const child = spawn(interpreter.command, interpreter.argsFor(bundle, dir), {
+  const child = spawn(command, args, {
     cwd: dir,
     env: { ...process.env, ...(port !== undefined ? { PORT: String(port) } : {}), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -278,6 +278,24 @@ describe(`HTTP/1.1 core (${lane()})`, () => {
   });
 });
 
+describe(`JSON bombs on an ESP32-sized C stack (${lane()})`, () => {
+  let app;
+  // 28 KB: the ESP32's 25 KB task stack plus the Linux build's own start-up needs.
+  before(async () => { app = await startApp('test/fixtures/app.ts', { cStackKb: 28 }); });
+  after(() => app.stop());
+
+  test('a 240-byte body nested 120 deep is invalid JSON to req.json, and the server lives on', async () => {
+    const bomb = '['.repeat(120) + ']'.repeat(120);
+    const res = await fetch(app.url + '/json', { method: 'POST', body: bomb });
+    assert.deepEqual(await res.json(), { received: null });
+    const objects = '{"a":'.repeat(100) + '1' + '}'.repeat(100);
+    assert.deepEqual(await (await fetch(app.url + '/json', { method: 'POST', body: objects })).json(), { received: null });
+    const fine = '{"a":'.repeat(10) + '1' + '}'.repeat(10);
+    assert.deepEqual(await (await fetch(app.url + '/json', { method: 'POST', body: fine })).json(), { received: JSON.parse(fine) });
+    assert.equal((await fetch(app.url + '/')).status, 200);
+  });
+});
+
 describe(`stopping (${lane()})`, () => {
   let app;
   before(async () => { app = await startApp('test/fixtures/stop.ts'); });

@@ -38,6 +38,25 @@ const SAMPLES = [
 for (const mode of ['esp32', 'linux']) {
   describe(`text (${mode})`, () => {
     const { emu, exports: T } = loadEmulated(CODE, mode, 'text');
+    const jsonParse = (bytes) => T.jsonParse(bytes, 20);
+
+    describe('JSON nesting depth (Espruino parses JSON recursively in C, with no stack check)', () => {
+      const nested = (depth, open = '[', close = ']') => open.repeat(depth) + close.repeat(depth);
+      test('up to the limit parses; one level more is a SyntaxError before JSON.parse runs', () => {
+        assert.equal(JSON.stringify(T.safeJsonParse(nested(20), 20)), nested(20));
+        assert.throws(() => T.safeJsonParse(nested(21), 20), /nested deeper than 20 levels/);
+        assert.throws(() => jsonParse('{"a":' + nested(30, '{"b":', '}') + '}'), /nested deeper/);
+      });
+      test('brackets inside strings and escaped quotes do not count', () => {
+        const text = '[' + JSON.stringify('[[[[[[[[[[[[[[[[[[[[[[[[[ \\" {{{{{{{{{{{{{{{{{{{{{{') + ']';
+        assert.equal(T.jsonNestingWithin(text, 2), true);
+        assert.equal(T.jsonNestingWithin('["\\"", [[1]]]', 2), false);
+        assert.equal(T.jsonNestingWithin('["\\"", [[1]]]', 3), true);
+      });
+      test('many brackets side by side are not depth', () => {
+        assert.equal(T.jsonNestingWithin('[' + '[],'.repeat(100) + '[]]', 2), true);
+      });
+    });
     const contextParse = emu.run('JSON.parse');
     /** How the interpreter holds a piece of text: UTF-8 bytes on esp32, Unicode on linux. */
     const text = (s) => (mode === 'esp32' ? utf8Bytes(s) : s);
@@ -139,7 +158,7 @@ for (const mode of ['esp32', 'linux']) {
 
     describe('jsonParse', () => {
       test('raw UTF-8 in JSON bytes parses to text', () => {
-        for (const s of SAMPLES) assert.equal(T.jsonParse(utf8Bytes(JSON.stringify(s))), text(s), JSON.stringify(s));
+        for (const s of SAMPLES) assert.equal(jsonParse(utf8Bytes(JSON.stringify(s))), text(s), JSON.stringify(s));
       });
 
       test('\\uXXXX escapes (any case) parse to text, above 0xFF too', () => {
@@ -148,39 +167,39 @@ for (const mode of ['esp32', 'linux']) {
           '"\\uD83D\\uDE00"': '😀', '"\\ud83d\\ude00!"': '😀!', '"a\\u0041\\u0000"': 'aA\x00', '"\\u007f\\u0080\\u00ff"': '\x7f\x80\xff',
           '"x\\u00e9y\\u00e9z"': 'xéyéz',
         };
-        for (const [json, s] of Object.entries(cases)) assert.equal(T.jsonParse(json), text(s), json);
+        for (const [json, s] of Object.entries(cases)) assert.equal(jsonParse(json), text(s), json);
       });
 
       test('escaped backslashes before "u" are not escapes', () => {
-        assert.equal(T.jsonParse('"\\\\u00e9"'), '\\u00e9');
-        assert.equal(T.jsonParse('"\\\\\\u00e9"'), text('\\é'));
-        assert.equal(T.jsonParse('"\\\\\\\\u20ac"'), '\\\\u20ac');
-        assertBytes(T.encodeUtf8(T.jsonParse('"\\uD83D\\\\uDE00"')), '\ufffd\\uDE00');
+        assert.equal(jsonParse('"\\\\u00e9"'), '\\u00e9');
+        assert.equal(jsonParse('"\\\\\\u00e9"'), text('\\é'));
+        assert.equal(jsonParse('"\\\\\\\\u20ac"'), '\\\\u20ac');
+        assertBytes(T.encodeUtf8(jsonParse('"\\uD83D\\\\uDE00"')), '\ufffd\\uDE00');
       });
 
       test('unpaired surrogate escapes become U+FFFD bytes once encoded', () => {
         for (const json of ['"\\uD83D"', '"\\uDE00"', '"\\uD83Dx"', '"\\uD83D\\u0041"', '"\\uDE00\\uD83D"']) {
-          const bytes = T.encodeUtf8(T.jsonParse(json));
+          const bytes = T.encodeUtf8(jsonParse(json));
           const expected = JSON.parse(json).replace(/[\ud800-\udfff]/g, '\ufffd');
           assertBytes(bytes, expected, json);
         }
       });
 
       test('objects with escaped and raw non-ASCII keys', () => {
-        const parsed = plain(T.jsonParse(utf8Bytes('{"clé":"v","k\\u00e9y":["\\u20ac",1,null,false],"n":{"ok":true}}')));
+        const parsed = plain(jsonParse(utf8Bytes('{"clé":"v","k\\u00e9y":["\\u20ac",1,null,false],"n":{"ok":true}}')));
         assert.deepEqual(parsed, asText({ 'clé': 'v', 'kéy': ['€', 1, null, false], n: { ok: true } }));
       });
 
       test('invalid JSON throws', () => {
         for (const json of ['', '{', '{"a":}', "{'a':1}", 'undefined', '"\\uZZZZ"', '[1,]']) {
-          assert.throws(() => T.jsonParse(json), undefined, JSON.stringify(json));
+          assert.throws(() => jsonParse(json), undefined, JSON.stringify(json));
         }
       });
 
       test('jsonParse(jsonStringify(x)) gives x back', () => {
-        for (const s of SAMPLES) assert.equal(T.jsonParse(T.jsonStringify(text(s))), text(s), JSON.stringify(s));
+        for (const s of SAMPLES) assert.equal(jsonParse(T.jsonStringify(text(s))), text(s), JSON.stringify(s));
         const value = { 'ключ': ['é', '😀', '\\u00e9', { '': 'x' }], n: 3 };
-        assert.deepEqual(plain(T.jsonParse(T.jsonStringify(inContext(value)))), asText(value));
+        assert.deepEqual(plain(jsonParse(T.jsonStringify(inContext(value)))), asText(value));
       });
     });
   });
