@@ -61,13 +61,17 @@ export function loadBoard(name) {
   return board;
 }
 
+function withoutComments(source) {
+  return source.replace(/\/\/[^\n]*/g, '');
+}
+
 /** Adds the helpers the code references (and the helpers those use), in dependency order. */
 function withHelpers(code) {
   const needed = [];
   const visit = (name) => {
     if (needed.includes(name)) return;
     for (const other of Object.keys(HELPERS)) {
-      if (other !== name && new RegExp('\\b' + other + '\\b').test(HELPERS[name])) visit(other);
+      if (other !== name && new RegExp('\\b' + other + '\\b').test(withoutComments(HELPERS[name]))) visit(other);
     }
     needed.push(name);
   };
