@@ -1,4 +1,4 @@
-// examples/medium.ts: middleware, a JSON API and a body limit.
+// examples/medium.ts: middleware, a JSON API, a body limit and static files.
 import { MicroServer, Response, LoggingMiddleware, CORSMiddleware } from '../src/index';
 
 const app = new MicroServer({ port: 80 });
@@ -20,5 +20,9 @@ app.post('/sum', (req) => {
   if (isNaN(a) || isNaN(b)) return Response.error('Invalid numbers provided', 400);
   return Response.json({ result: a + b });
 });
+
+// Storage file "www/index.html" at /static/, "www/app.js" at /static/app.js (upload them with
+// require('Storage').write(name, data); a pre-compressed "www/app.js.gz" is sent to gzip clients).
+app.mountStatic('/static', 'www/');
 
 app.run();

@@ -3,6 +3,7 @@ export { MicroServer } from './server';
 export type { ServerOptions } from './server';
 export { Request } from './http/request';
 export { Response } from './http/response';
+export type { FileOptions } from './http/response';
 export { httpError } from './http/errors';
 export type { HttpError } from './http/errors';
 export type { QueryParams } from './http/url';

@@ -11,6 +11,9 @@ import { listen, NetServer, Socket } from './platform/net';
 import { setting, DEFAULTS, FORCED_PORT, ServerSettings } from './settings';
 import { acceptWebSocket, WebSocketHandler } from './websocket/accept';
 import { isUpgradeRequest, WebSocketOptions } from './websocket/handshake';
+import { FileOptions } from './http/response';
+import { Mount, addMount, serveMounted } from './static/mount';
+import { completeFile } from './static/serve';
 
 export interface ServerOptions extends Partial<ServerSettings> {
   logger?: Logger;
@@ -36,6 +39,7 @@ export class MicroServer implements ConnectionHost {
   private chain: Next;
   private listener: NetServer | null = null;
   private connections: Connection[] = [];
+  private mounts: Mount[] = [];
 
   constructor(options: ServerOptions = {}) {
     const settings = this as unknown as { [key: string]: unknown };
@@ -89,6 +93,22 @@ export class MicroServer implements ConnectionHost {
     if (typeof handler !== 'function') throw new Error('WebSocket route ' + path + ': the handler must be a function');
     this.router.add(WEBSOCKET, path, (req) => acceptWebSocket(req, handler, options, options.maxMessageSize || this.webSocketMaxMessageSize, this.logger));
     return this;
+  }
+
+  /**
+   * Serves files under `urlPath`: `root` is a Storage name prefix
+   * (mountStatic('/static', 'www/') serves Storage "www/app.js" at
+   * /static/app.js), or with `{ fs: true }` a directory of require('fs').
+   * Routes win over mounts; the longest mount prefix wins over shorter ones.
+   */
+  mountStatic(urlPath: string, root: string, options: FileOptions = {}): this {
+    this.mounts = addMount(this.mounts, urlPath, root, options);
+    return this;
+  }
+
+  /** Response.file(name, options), as the reference's send_file. */
+  sendFile(name: string, options: FileOptions = {}): Response {
+    return Response.file(name, options);
   }
 
   /** Removes the route at `path` (one method, or all). Returns how many method routes were removed. */
@@ -185,7 +205,7 @@ export class MicroServer implements ConnectionHost {
         }
       }
       const match = this.router.match(req.method, req.path);
-      if (!match) return Response.error('Not Found', 404);
+      if (!match) return serveMounted(this.mounts, req) || Response.error('Not Found', 404);
       if (!match.handler) {
         const methods = match.allow.filter((method) => method !== WEBSOCKET);
         if (!methods.length) {
@@ -197,7 +217,8 @@ export class MicroServer implements ConnectionHost {
       }
       req.pathParams = match.params;
       const result = match.handler(req);
-      return isThenable(result) ? result.catch((e) => this.errorResponse(req, e)) : result;
+      if (!isThenable(result)) return completeFile(req, result);
+      return result.then((res) => completeFile(req, res)).catch((e) => this.errorResponse(req, e));
     } catch (e) {
       return this.errorResponse(req, e);
     }

@@ -68,6 +68,8 @@ export class Connection {
   /** The streamed body being sent, pulled a chunk per 'drain'. */
   streaming: Puller | null = null;
   chunked = false;
+  /** Bytes of a stream of known length still to come (-1: unknown). */
+  left = -1;
   awaitingDrain = false;
   /** Set after a 101: the protocol that now owns the socket (a WebSocket). */
   upgraded: ProtocolHandler | null = null;
@@ -185,11 +187,16 @@ function switchProtocols(c: Connection, res: Response, upgrade: NonNullable<Resp
   if (early) handler.onData(early);
 }
 
-/** HTTP/1.1 gets chunks; HTTP/1.0 has no chunking, so the body ends when the connection closes. */
+/**
+ * A known length (a file) gets Content-Length; else HTTP/1.1 gets chunks and
+ * HTTP/1.0, which has no chunking, a body that ends when the connection closes.
+ */
 function sendStream(c: Connection, res: Response, stream: Puller, headOnly: boolean, version: number): void {
-  c.chunked = version === 11;
-  if (!c.chunked) c.closeAfter = true;
-  const framing = c.chunked ? 'Transfer-Encoding: chunked\r\n' : '';
+  const sized = res.length !== undefined;
+  c.left = sized ? (res.length as number) : -1;
+  c.chunked = !sized && version === 11;
+  if (!c.chunked && !sized) c.closeAfter = true;
+  const framing = sized ? 'Content-Length: ' + res.length + '\r\n' : c.chunked ? 'Transfer-Encoding: chunked\r\n' : '';
   c.socket.write(responseHead(res, c.host.serverName, framing + connectionLine(c, version)));
   if (headOnly || !statusHasBody(res.status)) {
     stream.cancel();
@@ -218,12 +225,17 @@ function writeChunk(c: Connection, stream: Puller, bytes: string | undefined): v
   if (bytes === undefined) {
     c.streaming = null;
     if (c.chunked) c.socket.write('0\r\n\r\n');
+    if (c.left > 0) c.closeAfter = true; // shorter than its Content-Length: only closing ends it
     sent(c);
   } else if (!bytes.length) {
     // An empty chunk would end a chunked body: pull again, from a timer so a run of them cannot nest.
     startTimer(() => { if (c.streaming === stream) pump(c); }, 0);
   } else {
     c.awaitingDrain = true;
+    if (c.left >= 0) {
+      if (bytes.length > c.left) bytes = bytes.substring(0, c.left); // never past its Content-Length
+      c.left -= bytes.length;
+    }
     c.socket.write(c.chunked ? bytes.length.toString(16) + '\r\n' + bytes + '\r\n' : bytes);
   }
 }

@@ -10,6 +10,7 @@ const UNSAFE_VALUE = /[\x00\r\n]/;
 export const JSON_TYPE = 'application/json';
 export const HTML_TYPE = 'text/html; charset=utf-8';
 export const TEXT_TYPE = 'text/plain; charset=utf-8';
+const DEFAULT_FILE_TYPE = 'application/octet-stream';
 
 /** An SSE item: event objects are formatted, text and bytes pass as they are. */
 function sseText(item: unknown): Chunk | undefined {
@@ -30,6 +31,16 @@ export interface ProtocolHandler {
   onClose(): void;
 }
 
+/** Options of Response.file and app.mountStatic. */
+export interface FileOptions {
+  /** Read from require('fs') (the name is a path) instead of Storage. */
+  fs?: boolean;
+  /** Seconds for Cache-Control: max-age (default 3600). */
+  maxAge?: number;
+  /** Instead of the type from the file's extension. */
+  contentType?: string;
+}
+
 export class Response {
   /** Extra header lines, each "Name: value\r\n": one string is cheaper on the heap than a map. */
   head = '';
@@ -37,6 +48,10 @@ export class Response {
   closeConnection = false;
   /** A streamed body (sent chunked), instead of `body`. */
   stream?: Puller;
+  /** The byte length of `stream` when known in advance: sent with Content-Length instead of chunked. */
+  length?: number;
+  /** From Response.file: the file the server sends, completed against the request (validators, ranges, gzip). */
+  file?: { name: string; options: FileOptions };
   /** For a 101: takes over the socket once the response is written. */
   upgrade?: (transport: Transport) => ProtocolHandler;
   /** For a 101 to a WebSocket: the subprotocol chosen, if any. */
@@ -84,6 +99,17 @@ export class Response {
     const res = new Response(null, 200, 'text/event-stream');
     res.stream = puller(source, sseText);
     res.head = 'Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n';
+    return res;
+  }
+
+  /**
+   * A file (a Storage name, or a path of require('fs') with `{ fs: true }`),
+   * streamed in small pieces with Content-Length, ETag, Cache-Control, ranges,
+   * conditional requests and a pre-compressed `name.gz` when the client takes gzip.
+   */
+  static file(name: string, options: FileOptions = {}): Response {
+    const res = new Response(null, 200, DEFAULT_FILE_TYPE);
+    res.file = { name: name, options: options };
     return res;
   }
 

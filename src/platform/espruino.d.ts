@@ -24,6 +24,7 @@ declare namespace E {
   function isUTF8(text: string): boolean;
   function asUTF8(bytes: string): string;
   function fromUTF8(text: string): string;
+  function CRC32(data: string): number;
 }
 
 interface EspruinoSocket {

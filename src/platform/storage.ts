@@ -8,3 +8,69 @@ export type StorageFile = EspruinoStorageFile;
 export function openFile(name: string, mode: 'r' | 'w' | 'a'): StorageFile {
   return require('Storage').open(name, mode);
 }
+
+// Static files (src/static/) read through one of two backends: Storage names
+// or require('fs') paths (the Linux build's file system, an SD card).
+
+/** Longest Storage file name. */
+export const MAX_STORAGE_NAME = 28;
+
+/** Size in bytes and modification time in seconds (0 where the backend does not know it). */
+export interface FileStat {
+  size: number;
+  mtime: number;
+}
+
+/** Reads a file forward from where it was opened; read() gives undefined at the end. */
+export interface FileReader {
+  read(length: number): string | undefined;
+  close(): void;
+}
+
+export interface FileBackend {
+  stat(name: string): FileStat | null;
+  open(name: string, offset: number): FileReader;
+  /** The CRC32 of the whole file where the firmware computes it natively without copying, else undefined. */
+  crc32(name: string): number | undefined;
+}
+
+/** Storage: read(name, offset, length) is memory-mapped on a device, so a slice does not copy the file. */
+export const STORAGE_BACKEND: FileBackend = {
+  stat: (name) => {
+    if (name.length > MAX_STORAGE_NAME) return null;
+    const data = require('Storage').read(name);
+    return data === undefined ? null : { size: data.length, mtime: 0 };
+  },
+  open: (name, offset) => {
+    let at = offset;
+    return {
+      read: (length) => {
+        const piece = require('Storage').read(name, at, length);
+        at += length;
+        return piece;
+      },
+      close: () => {},
+    };
+  },
+  crc32: (name) => (typeof E.CRC32 === 'function' ? E.CRC32(require('Storage').read(name) as string) >>> 0 : undefined),
+};
+
+/** require('fs'): statSync for the size and time, E.openFile to read a piece at a time. */
+export const FS_BACKEND: FileBackend = {
+  stat: (name) => {
+    let st;
+    try {
+      st = require('fs').statSync(name);
+    } catch (e) {
+      return null;
+    }
+    if (!st || st.dir) return null;
+    return { size: st.size, mtime: st.mtime ? Math.floor(st.mtime.getTime() / 1000) : 0 };
+  },
+  open: (name, offset) => {
+    const file = E.openFile(name, 'r');
+    if (offset) file.skip(offset);
+    return { read: (length) => file.read(length), close: () => file.close() };
+  },
+  crc32: () => undefined,
+};

@@ -989,6 +989,41 @@ export function createEspruino(options = {}) {
     },
   });
 
+  // E.openFile(path, 'r'): a File reading a host file forward (only 'r' is emulated).
+  const fileStates = new WeakMap(); // File object -> { data: Buffer | null, position }
+
+  const FileProto = defineMethods(newObject(), {
+    read(length) {
+      const state = fileStates.get(this);
+      if (!state.data || state.position >= state.data.length) return undefined;
+      const piece = state.data.subarray(state.position, state.position + Math.max(0, Number(length) | 0));
+      state.position += piece.length;
+      return bytesToString(piece);
+    },
+    skip(n) {
+      fileStates.get(this).position += Math.max(0, Number(n) | 0);
+    },
+    seek(n) {
+      fileStates.get(this).position = Math.max(0, Number(n) | 0);
+    },
+    close() {
+      fileStates.get(this).data = null;
+    },
+  });
+
+  function openFile(p, openMode) {
+    if (openMode !== 'r') throw error('E.openFile: only mode "r" is emulated');
+    let data;
+    try {
+      data = fs.readFileSync(fsPath(p));
+    } catch {
+      throw error('Could not open file : NO_FILE');
+    }
+    const file = newObject(FileProto);
+    fileStates.set(file, { data, position: 0 });
+    return file;
+  }
+
   // ----- require -------------------------------------------------------------
 
   const moduleCache = new Map([
@@ -1077,6 +1112,9 @@ export function createEspruino(options = {}) {
     fromUTF8(s) {
       if (!linux) return false;
       return Buffer.from(String(s), 'utf8').toString('latin1');
+    },
+    openFile(p, openMode) {
+      return openFile(p, openMode);
     },
     getTemperature() {
       return 25 + Math.random();
