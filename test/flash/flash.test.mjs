@@ -1,0 +1,283 @@
+// tools/flash.mjs (npm run flash): the --dry-run plan, the settings and errors, a refused
+// connection, and (with ESPRUINO naming a Linux build) the real flow over telnet.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const FLASH = join(ROOT, 'tools', 'flash.mjs');
+const BUILTINS = ['net', 'crypto', 'Storage', 'Wifi', 'fs', 'http', 'dgram', 'tls', 'Flash', 'ESP32', 'heatshrink'];
+
+/** Runs the tool in `cwd` (a temp dir: no espruino.json or wifi.json unless the test writes one). */
+function runFlash(args, { cwd, env = {}, timeout = 120000 } = {}) {
+  return new Promise((resolve) => {
+    const baseEnv = { ...process.env };
+    delete baseEnv.WIFI_SSID;
+    delete baseEnv.WIFI_PASSWORD;
+    const child = spawn(process.execPath, [FLASH, ...args], { cwd, env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, out }); });
+  });
+}
+
+function tempDir(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'flash-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The parsed job of each step, in order. */
+function jobs(out) {
+  return [...out.matchAll(/^ {2}job step\d+\.job\.json: (.*)$/gm)].map((m) => JSON.parse(m[1]));
+}
+
+test('default dry run: esp32 on /dev/ttyUSB0 at 115200, bundle saved to flash, offline, reset', async (t) => {
+  const { code, out } = await runFlash(['--dry-run'], { cwd: tempDir(t) });
+  assert.equal(code, 0, out);
+  assert.match(out, /flash examples\/basic\.ts for board esp32 on \/dev\/ttyUSB0 at 115200 baud/);
+  assert.match(out, /dry run, no device/);
+  assert.match(out, /file: bundle dist\/flash\/basic\.esp32\.js \(\d+ bytes\) -> Storage "\.bootcde"/);
+  assert.match(out, /Wi-Fi: no credentials/);
+  assert.doesNotMatch(out, /store the Wi-Fi/);
+  assert.match(out, /step 1\/2: save the bundle to flash/);
+  assert.match(out, /step 2\/2: reset the board/);
+  assert.match(out, /espruino-cli\.js --no-ble -j \S+step1\.job\.json/);
+  const [save, reset] = jobs(out);
+  assert.equal(save.espruino.SAVE_ON_SEND, 1);
+  assert.equal(save.espruino.PRETOKENISE, 0);
+  assert.equal(save.espruino.MODULE_URL, '');
+  assert.equal(save.espruino.BAUD_RATE, 115200);
+  assert.equal(save.noBle, true);
+  assert.deepEqual(save.ports, [{ type: 'path', name: '/dev/ttyUSB0' }]);
+  assert.match(save.file, /dist\/flash\/basic\.esp32\.js$/);
+  assert.match(save.board, /board\.json$/);
+  assert.match(reset.expr, /E\.reboot\(\)/);
+  const board = JSON.parse(out.match(/file: CLI board file \S+: (.*)$/m)[1]);
+  for (const m of BUILTINS) assert.ok(board.info.builtin_modules.includes(m), m);
+  assert.match(out, /dry run: nothing was sent/);
+});
+
+test('espruino.json gives port, baud and board; flags win', async (t) => {
+  const cwd = tempDir(t);
+  writeFileSync(join(cwd, 'espruino.json'), JSON.stringify({ port: '/dev/ttyACM7', baud: 9600, board: 'esp32c3' }));
+  let { code, out } = await runFlash(['--dry-run'], { cwd });
+  assert.equal(code, 0, out);
+  assert.match(out, /for board esp32c3 on \/dev\/ttyACM7 at 9600 baud \(settings: /);
+  assert.equal(jobs(out)[0].espruino.BAUD_RATE, 9600);
+  assert.match(jobs(out)[0].file, /basic\.esp32c3\.js$/);
+
+  ({ code, out } = await runFlash([join(ROOT, 'examples/sse_simple.ts'), '--board', 'linux', '--port', 'tcp://127.0.0.1:2323', '--baud', '230400', '--dry-run'], { cwd }));
+  assert.equal(code, 0, out);
+  assert.match(out, /flash examples\/sse_simple\.ts for board linux on tcp:\/\/127\.0\.0\.1:2323 at 230400 baud/);
+  const [save, reset] = jobs(out);
+  assert.deepEqual(save.ports, [{ type: 'path', name: 'tcp://127.0.0.1:2323' }]);
+  assert.match(save.file, /sse_simple\.linux\.js$/);
+  assert.match(reset.expr, /load\(\)/);
+});
+
+test('web folder: gzipped when smaller, long names through the manifest', async (t) => {
+  const cwd = tempDir(t);
+  const www = join(cwd, 'site');
+  mkdirSync(join(www, 'js'), { recursive: true });
+  writeFileSync(join(www, 'index.html'), '<html>' + 'hello '.repeat(200) + '</html>');
+  writeFileSync(join(www, 'a.txt'), 'x');
+  writeFileSync(join(www, 'js', 'a-rather-long-script-name.js'), 'console.log(1);'.repeat(50));
+  const { code, out } = await runFlash(['--www', 'site', '--storage-prefix', '', '--dry-run'], { cwd });
+  assert.equal(code, 0, out);
+  assert.match(out, /site\/index\.html -> Storage "index\.html\.gz" \(1213 bytes, gzipped to \d+\)/);
+  assert.match(out, /site\/a\.txt -> Storage "a\.txt" \(1 bytes, stored as is\)/);
+  const short = out.match(/js\/a-rather-long-script-name\.js -> Storage "(~[0-9a-f]{10}\.gz)"/);
+  assert.ok(short, out);
+  assert.match(out, new RegExp(`manifest -> Storage "www\\.manifest" .*"js/a-rather-long-script-name\\.js":"${short[1].replace('.', '\\.')}"`));
+  assert.match(out, /step 1\/3: upload the web folder to Storage/);
+  const upload = jobs(out)[0];
+  assert.deepEqual(Object.keys(upload.storageContents).sort(), ['a.txt', 'index.html.gz', short[1], 'www.manifest'].sort());
+  assert.equal(upload.espruino.SAVE_ON_SEND, 0);
+  assert.match(upload.expr, /FLASH-ASSETS-OK/);
+});
+
+test('web folder: a long name is a clear error with --no-manifest; a missing folder too', async (t) => {
+  const cwd = tempDir(t);
+  mkdirSync(join(cwd, 'www'));
+  writeFileSync(join(cwd, 'www', 'this-name-is-far-too-long-for-storage.html'), '<p>hi</p>');
+  let { code, out } = await runFlash(['--www', 'www', '--no-manifest', '--dry-run'], { cwd });
+  assert.equal(code, 1, out);
+  assert.match(out, /flash failed: web file "this-name-is-far-too-long-for-storage\.html" needs the Storage name "www\/this-name.*" .* over Storage's 28/);
+  ({ code, out } = await runFlash(['--www', 'nope', '--dry-run'], { cwd }));
+  assert.equal(code, 1, out);
+  assert.match(out, /flash failed: web folder not found: nope/);
+});
+
+test("the entry's own www folder is picked up", async (t) => {
+  const cwd = tempDir(t);
+  writeFileSync(join(cwd, 'app.ts'), `import { MicroServer, Response } from ${JSON.stringify(join(ROOT, 'src/index'))};\n` +
+    `const app = new MicroServer({ port: 80 });\napp.get('/', () => Response.plain('hi'));\napp.run();\n`);
+  mkdirSync(join(cwd, 'www'));
+  writeFileSync(join(cwd, 'www', 'style.css'), 'body{margin:0}');
+  const { code, out } = await runFlash(['app.ts', '--dry-run'], { cwd });
+  assert.equal(code, 0, out);
+  assert.match(out, /www\/style\.css -> Storage "www\/style\.css" \(14 bytes, stored as is\)/);
+});
+
+test('wifi.json: a separate Wi-Fi step with the password masked, never in the bundle', async (t) => {
+  const cwd = tempDir(t);
+  const password = 'sup3r-s3cret-pw';
+  writeFileSync(join(cwd, 'wifi.json'), JSON.stringify({ ssid: 'HomeNet', password }));
+  const { code, out } = await runFlash(['--dry-run'], { cwd });
+  assert.equal(code, 0, out);
+  assert.ok(!out.includes(password), 'the password is printed');
+  assert.match(out, /Wi-Fi: ssid "HomeNet", password \*\*\*\* \(from .*wifi\.json/);
+  assert.match(out, /step 1\/3: store the Wi-Fi credentials/);
+  const wifiJob = jobs(out)[0];
+  assert.match(wifiJob.expr, /require\("Wifi"\)/);
+  assert.match(wifiJob.expr, /W\.connect\("HomeNet",\{password:"\*\*\*\*"\}/);
+  assert.match(wifiJob.expr, /W\.save\(\)/);
+  assert.equal(wifiJob.file, undefined);
+  const bundle = readFileSync(join(ROOT, 'dist/flash/basic.esp32.js'), 'utf8');
+  assert.ok(!bundle.includes(password) && !bundle.includes('HomeNet'), 'credentials in the bundle');
+});
+
+test('WIFI_SSID/WIFI_PASSWORD env work like wifi.json', async (t) => {
+  const { code, out } = await runFlash(['--dry-run'], { cwd: tempDir(t), env: { WIFI_SSID: 'EnvNet', WIFI_PASSWORD: 'env-pass-123' } });
+  assert.equal(code, 0, out);
+  assert.ok(!out.includes('env-pass-123'));
+  assert.match(out, /Wi-Fi: ssid "EnvNet", password \*\*\*\* \(from WIFI_SSID\/WIFI_PASSWORD/);
+});
+
+test('a missing entry or unknown board is a clear error', async (t) => {
+  const cwd = tempDir(t);
+  let { code, out } = await runFlash(['examples/nope.ts', '--dry-run'], { cwd });
+  assert.equal(code, 1, out);
+  assert.match(out, /flash failed: entry not found: examples\/nope\.ts/);
+  ({ code, out } = await runFlash(['--board', 'esp8266', '--dry-run'], { cwd }));
+  assert.equal(code, 1, out);
+  assert.match(out, /unknown board "esp8266"/);
+  ({ code, out } = await runFlash(['--bogus', '--dry-run'], { cwd }));
+  assert.equal(code, 1, out);
+  assert.match(out, /unknown option --bogus/);
+});
+
+test('no device: fails naming the port though the CLI would exit 0', async (t) => {
+  const port = await freePort();
+  const { code, out } = await runFlash(['--port', `tcp://127.0.0.1:${port}`, '--timeout', '30'], { cwd: tempDir(t) });
+  assert.equal(code, 1, out);
+  assert.match(out, new RegExp(`flash failed: .*could not connect to tcp://127\\.0\\.0\\.1:${port}`));
+});
+
+// ---- the real flow on Espruino's Linux build (its --telnet console is always port 2323) ----
+
+const ESPRUINO = process.env.ESPRUINO;
+
+function startInterpreter(dir) {
+  // stdin stays an open pipe: at end-of-file the interpreter reads garbage.
+  const child = spawn(ESPRUINO, ['--telnet'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise((r) => child.on('exit', r));
+  return {
+    child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); // it ignores SIGTERM while serving
+      await exited;
+      child.stdin.destroy();
+    },
+  };
+}
+
+async function waitFor(what, fn, ms = 15000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch {}
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+}
+
+/** Sends one line to the telnet console and resolves with the text between markers. */
+function telnetEval(expr) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(2323, '127.0.0.1');
+    let buf = '';
+    const timer = setTimeout(() => { s.destroy(); reject(new Error('telnet eval timed out: ' + buf)); }, 10000);
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      const m = buf.match(/<<<([\s\S]*?)>>>/);
+      if (m) { clearTimeout(timer); s.destroy(); resolve(m[1]); }
+    });
+    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.write(`\x10print("<<<"+(${expr})+">>>")\n`);
+  });
+}
+
+test('real flow on the Linux build: flashed app and Storage survive a restart', { skip: ESPRUINO ? false : 'set ESPRUINO to an Espruino Linux binary to run the real flash flow', timeout: 180000 }, async (t) => {
+  assert.ok(existsSync(ESPRUINO), `ESPRUINO=${ESPRUINO} does not exist`);
+  assert.equal(await canConnect(2323), false, 'something already listens on 2323 (an old Espruino --telnet?): stop it first');
+  const dir = tempDir(t);
+  const www = join(dir, 'www');
+  mkdirSync(join(www, 'img'), { recursive: true });
+  const page = '<!doctype html><title>t</title>' + '<p>MicroServer</p>'.repeat(100);
+  writeFileSync(join(www, 'index.html'), page);
+  writeFileSync(join(www, 'img', 'an-icon-with-a-long-name.bin'), Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 97 + 13) & 255)));
+  const appPort = await freePort();
+
+  let esp = startInterpreter(dir);
+  t.after(() => esp.stop());
+  await waitFor('the telnet console', () => canConnect(2323));
+
+  const { code, out } = await runFlash(['--board', 'linux', '--app-port', String(appPort), '--port', 'tcp://127.0.0.1:2323', '--www', www, '--timeout', '60'], { cwd: dir });
+  assert.equal(code, 0, out + '\n--- interpreter ---\n' + esp.output());
+  assert.match(out, /step 3\/3: reset the board\n.*\n.*\n {2}ok/);
+  await waitFor('the app after the flash', async () => (await fetch(`http://127.0.0.1:${appPort}/`)).ok);
+
+  // Restart in the same directory: espruino.flash keeps Storage, .bootcde runs at boot.
+  await esp.stop();
+  assert.ok(existsSync(join(dir, 'espruino.flash')));
+  esp = startInterpreter(dir);
+  const res = await waitFor('the app after a restart', async () => {
+    const r = await fetch(`http://127.0.0.1:${appPort}/`);
+    return r.ok && r;
+  });
+  assert.deepEqual(await res.json(), { message: 'Hello from MicroServer' });
+  await waitFor('the telnet console after a restart', () => canConnect(2323));
+
+  const manifest = JSON.parse(await telnetEval('require("Storage").read("www.manifest")'));
+  const short = manifest['www/img/an-icon-with-a-long-name.bin'];
+  assert.match(short, /^~[0-9a-f]{10}$/);
+  const { gunzipSync } = await import('node:zlib');
+  const gz = Buffer.from(await telnetEval('btoa(require("Storage").read("www/index.html.gz"))'), 'base64');
+  assert.equal(gunzipSync(gz).toString(), page);
+  const icon = Buffer.from(await telnetEval(`btoa(require("Storage").read(${JSON.stringify(short)}))`), 'base64');
+  assert.deepEqual(icon, readFileSync(join(www, 'img', 'an-icon-with-a-long-name.bin')));
+  assert.ok(Number(await telnetEval('require("Storage").read(".bootcde").length')) > 1000);
+});
