@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
+import { startInterpreter, waitFor, canConnect, telnetEval } from '../helpers/telnet.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FLASH = join(ROOT, 'tools', 'flash.mjs');
@@ -186,59 +187,6 @@ test('no device: fails naming the port though the CLI would exit 0', async (t) =
 // ---- the real flow on Espruino's Linux build (its --telnet console is always port 2323) ----
 
 const ESPRUINO = process.env.ESPRUINO;
-
-function startInterpreter(dir) {
-  // stdin stays an open pipe: at end-of-file the interpreter reads garbage.
-  const child = spawn(ESPRUINO, ['--telnet'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { out += d; });
-  const exited = new Promise((r) => child.on('exit', r));
-  return {
-    child,
-    output: () => out,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); // it ignores SIGTERM while serving
-      await exited;
-      child.stdin.destroy();
-    },
-  };
-}
-
-async function waitFor(what, fn, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch {}
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
-  });
-}
-
-/** Sends one line to the telnet console and resolves with the text between markers. */
-function telnetEval(expr) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(2323, '127.0.0.1');
-    let buf = '';
-    const timer = setTimeout(() => { s.destroy(); reject(new Error('telnet eval timed out: ' + buf)); }, 10000);
-    s.on('data', (d) => {
-      buf += d.toString('latin1');
-      const m = buf.match(/<<<([\s\S]*?)>>>/);
-      if (m) { clearTimeout(timer); s.destroy(); resolve(m[1]); }
-    });
-    s.on('error', (e) => { clearTimeout(timer); reject(e); });
-    s.write(`\x10print("<<<"+(${expr})+">>>")\n`);
-  });
-}
 
 test('real flow on the Linux build: flashed app and Storage survive a restart', { skip: ESPRUINO ? false : 'set ESPRUINO to an Espruino Linux binary to run the real flash flow', timeout: 180000 }, async (t) => {
   assert.ok(existsSync(ESPRUINO), `ESPRUINO=${ESPRUINO} does not exist`);
