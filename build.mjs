@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import ts from 'typescript';
 import { fixForEspruino, checkBundle, formatFindings, instrumentMethodDepth } from './tools/gate.mjs';
+import { TRAPS } from './tools/traps.mjs';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 
@@ -149,6 +150,8 @@ export async function buildBundle(entry, options = {}) {
   let code = bundled.outputFiles[0].text;
   if (!options.library) code = code.replace(/^module\.exports = __toCommonJS\(\w+\);$/m, '');
   code = withHelpers(lowerToES5(code, basename(entryPath)));
+  const early = checkBundle(code, TRAPS.filter((trap) => trap.stage === 'before-minify'));
+  if (early.length) throw new BuildError(`${basename(entryPath)}: the bundle would fail on Espruino:\n${formatFindings(early, code)}`);
   const minified = await esbuild.transform(code, {
     minify: true,
     target: 'es5',
@@ -157,7 +160,7 @@ export async function buildBundle(entry, options = {}) {
   }).catch((e) => { throw new BuildError('minify failed: ' + e.message); });
   if (process.env.DUMP_MIN) writeFileSync(process.env.DUMP_MIN, minified.code);
   code = fixForEspruino(minified.code);
-  const findings = checkBundle(code);
+  const findings = checkBundle(code, TRAPS.filter((trap) => trap.stage !== 'before-minify'));
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length) throw new BuildError(`${basename(entryPath)}: the bundle would fail on Espruino:\n${formatFindings(errors, code)}`);
   if (options.countMethodDepth) code = instrumentMethodDepth(code);

@@ -226,6 +226,13 @@ export function checkBundle(code, traps = TRAPS) {
           }
         });
         break;
+      case 'constant-char-code':
+        walk.full(ast, (node) => {
+          if (node.type !== 'CallExpression' || memberName(node.callee) !== 'String.fromCharCode' || !node.arguments.length) return;
+          const constants = node.arguments.every((a) => a.type === 'Literal' && typeof a.value === 'number');
+          if (constants && node.arguments.some((a) => a.value >= 0x80)) report(trap, node, code.slice(node.start, node.end));
+        });
+        break;
       default:
         throw new Error(`trap ${trap.id}: unknown kind ${trap.kind}`);
     }

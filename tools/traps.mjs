@@ -27,6 +27,10 @@ export const TRAPS = [
   { id: 'regex-flags', severity: 'error', kind: 'regex-flags', allowed: 'gi',
     message: 'only the regex flags g and i exist on Espruino' },
 
+  // Checked on the lowered code before minifying: the minifier folds these into literals.
+  { id: 'constant-high-char-code', severity: 'error', kind: 'constant-char-code', stage: 'before-minify',
+    message: 'String.fromCharCode with constant codes >= 0x80 is folded into a literal by the minifier, which a byte-string device then reads as UTF-8 (two bytes a char): build the bytes at run time (atob, E.toString(new Uint8Array([...])))' },
+
   // Language features Espruino lacks even in ES5 syntax.
   { id: 'label', severity: 'error', kind: 'node', nodeType: 'LabeledStatement',
     message: 'labelled statements are not supported on Espruino' },

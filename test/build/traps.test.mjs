@@ -23,6 +23,8 @@ const CASES = [
   // Found by the llhttp conformance cases on the real interpreter: /[\x00-\x20\x7f-\xff]/ let raw UTF-8 through.
   { id: 'regex-range-across-ascii', bad: 'var r = /[\\x00-\\x20\\x7f-\\xff]/;', good: 'var r = /[^\\x21-\\x7e][\\x80-\\xff][\\x00-\\x7f]/;' },
   { id: 'regex-flags', bad: 'var r = /a/m;', good: 'var r = /a/gi;' },
+  // Found by the static-files fixture: esbuild folded String.fromCharCode(0xc3, 0xa9) into "Ã©".
+  { id: 'constant-high-char-code', bad: 'var s = String.fromCharCode(0xc3, 0xa9);', good: 'var s = String.fromCharCode(65, 66) + String.fromCharCode(n);' },
   { id: 'label', bad: 'outer: for (;;) { break outer; }', good: 'for (;;) { break; }' },
   { id: 'missing-global', bad: 'var m = new Map();', good: 'var o = { Map: 1 }; var m = o.Map; var Set = function () {}; new Set();' },
   { id: 'missing-static', bad: 'Object.freeze(o);', good: 'Object.keys(o); var Number = { isInteger: 1 }; Number.isInteger;' },
