@@ -15,8 +15,8 @@ export const LIMITS = {
   /**
    * Nesting levels req.json accepts. Espruino's JSON.parse and JSON.stringify
    * recurse in C with no stack check; inside a request handler on a 28 KB stack
-   * (the Linux build's frames are larger than the ESP32's) parsing and echoing
-   * 16 levels crashed, 14 did not.
+   * (the 64-bit Linux build's frames are larger than the ESP32's) parsing and
+   * echoing 16 levels crashed, 14 did not.
    */
   maxJsonDepth: 12,
 };
