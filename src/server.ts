@@ -170,7 +170,7 @@ export class MicroServer implements ConnectionHost {
     const where = req ? req.method + ' ' + req.path : 'request';
     const message = error && (error as Error).message ? (error as Error).message : String(error);
     this.logger.log('Error handling ' + where + ': ' + message, 'ERROR');
-    return Response.error(message.indexOf('not a Response') >= 0 ? message : 'Internal Server Error', 500);
+    return Response.error('Internal Server Error', 500);
   }
 
   connectionClosed(connection: Connection): void {

@@ -139,7 +139,10 @@ function respond(c: Connection, req: Request, res: Response): void {
   if (c.closed) return;
   if (!(res instanceof Response)) {
     const what = res === null ? 'null' : typeof res;
-    res = c.host.errorResponse(req, new Error('Handler for ' + req.method + ' ' + req.path + ' returned ' + what + ', not a Response'));
+    // A programming error worth telling the client about, unlike other 500s.
+    const message = 'Handler for ' + req.method + ' ' + req.path + ' returned ' + what + ', not a Response';
+    c.host.logger.log(message, 'ERROR');
+    res = Response.error(message, 500);
   }
   if (res.closeConnection) c.closeAfter = true;
   send(c, res, req.method === 'HEAD', req.version);
