@@ -132,15 +132,20 @@ describe('fixForEspruino', () => {
     assert.equal(evaluate(fixed), '[11,22]');
   });
 
+  // Declarations nested two deep, one inside a function that is itself moved.
+  const NESTED_FUNCTIONS = [
+    'function outer(n) {',
+    '  var r = inner(n) + moved(n);',
+    '  return r;',
+    '  function inner(v) { return v * 10; }',
+    '  function moved(v) { var w = deep(v); return w; function deep(x) { return x + 1; } }',
+    '}',
+  ];
+
   test('moves nested declarations, including one inside a function that is itself moved', () => {
     const code = [
       'var result = outer(2);',
-      'function outer(n) {',
-      '  var r = inner(n) + moved(n);',
-      '  return r;',
-      '  function inner(v) { return v * 10; }',
-      '  function moved(v) { var w = deep(v); return w; function deep(x) { return x + 1; } }',
-      '}',
+      ...NESTED_FUNCTIONS,
     ].join('\n');
     const fixed = fixForEspruino(code);
     assert.deepEqual(topLevel(fixed), ['function outer', 'VariableDeclaration']);
@@ -211,12 +216,7 @@ describe('fixForEspruino', () => {
   test(`fixed code runs on the ${LANE}`, async () => {
     const code = [
       'print(outer(2));',
-      'function outer(n) {',
-      '  var r = inner(n) + moved(n);',
-      '  return r;',
-      '  function inner(v) { return v * 10; }',
-      '  function moved(v) { var w = deep(v); return w; function deep(x) { return x + 1; } }',
-      '}',
+      ...NESTED_FUNCTIONS,
       'function lengths(k) {',
       '  switch (k) {',
       '    case 1: return 0;',
