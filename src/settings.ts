@@ -8,6 +8,10 @@ export const LIMITS = {
   maxRequestLine: 8192,
   maxHeaderLine: 8192,
   maxHeaders: 50,
+  /** Bytes of the whole header section (431 above it): 50 lines of 8 KB would not fit an ESP32 heap. */
+  maxHeaderBytes: 16384,
+  /** Query parameters one request may carry (400 above it): each costs JsVars once parsed. */
+  maxQueryParams: 64,
   /** Bytes of a large body written per socket 'drain' (one big write is slow on Espruino). */
   writeChunk: 4096,
   /** Bytes a client may send ahead (pipelined) while its previous request is handled. */
