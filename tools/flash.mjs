@@ -312,10 +312,7 @@ async function main() {
   }
   console.log(`file: bundle ${rel(built.outFile)} (${built.size} bytes) -> Storage ".bootcde"`);
   for (const a of assets) {
-    if (a.manifest) {
-      console.log(`file: manifest -> Storage "${a.storageName}" (${a.size} bytes): ${JSON.stringify(a.manifest)}`);
-      console.log(`warning: app.mountStatic does not read ${a.storageName}: files with short names are only reachable through it (--no-manifest makes long names an error)`);
-    }
+    if (a.manifest) console.log(`file: manifest -> Storage "${a.storageName}" (${a.size} bytes): ${JSON.stringify(a.manifest)}`);
     else console.log(`file: ${rel(a.source)} -> Storage "${a.storageName}" (${a.size} bytes${a.gzipped ? `, gzipped to ${a.data.length}` : ', stored as is'})`);
   }
   if (!wwwDir) console.log('file: no web folder (none at <entry dir>/www; --www <dir> names one)');

@@ -34,25 +34,52 @@ export interface FileBackend {
   crc32(name: string): number | undefined;
 }
 
+/**
+ * Where `npm run flash` lists the short Storage names it gave files whose
+ * names do not fit: JSON, {"www/long/name.js": "~1a2b3c4d5e.gz", ...}.
+ * The value ends in ".gz" when the file was stored gzipped.
+ */
+export const MANIFEST_NAME = 'www.manifest';
+
+/**
+ * The Storage name holding `name` (a name ending in ".gz" asks for the gzipped
+ * variant), or null. Names that fit are their own; longer ones are looked up
+ * in the manifest, searched in place (memory-mapped on a device, so the
+ * manifest is never parsed into RAM).
+ */
+function storageName(name: string): string | null {
+  if (name.length <= MAX_STORAGE_NAME) return name;
+  const manifest = require('Storage').read(MANIFEST_NAME);
+  if (manifest === undefined) return null;
+  const wantsGzip = name.substring(name.length - 3) === '.gz';
+  const key = '"' + (wantsGzip ? name.substring(0, name.length - 3) : name) + '":"';
+  const at = manifest.indexOf(key);
+  if (at < 0) return null;
+  const start = at + key.length;
+  const stored = manifest.substring(start, manifest.indexOf('"', start));
+  return (stored.substring(stored.length - 3) === '.gz') === wantsGzip ? stored : null;
+}
+
 /** Storage: read(name, offset, length) is memory-mapped on a device, so a slice does not copy the file. */
 export const STORAGE_BACKEND: FileBackend = {
   stat: (name) => {
-    if (name.length > MAX_STORAGE_NAME) return null;
-    const data = require('Storage').read(name);
+    const stored = storageName(name);
+    const data = stored === null ? undefined : require('Storage').read(stored);
     return data === undefined ? null : { size: data.length, mtime: 0 };
   },
   open: (name, offset) => {
+    const stored = storageName(name) as string;
     let at = offset;
     return {
       read: (length) => {
-        const piece = require('Storage').read(name, at, length);
+        const piece = require('Storage').read(stored, at, length);
         at += length;
         return piece;
       },
       close: () => {},
     };
   },
-  crc32: (name) => (typeof E.CRC32 === 'function' ? E.CRC32(require('Storage').read(name) as string) >>> 0 : undefined),
+  crc32: (name) => (typeof E.CRC32 === 'function' ? E.CRC32(require('Storage').read(storageName(name) as string) as string) >>> 0 : undefined),
 };
 
 /** require('fs'): statSync for the size and time, E.openFile to read a piece at a time. */

@@ -129,6 +129,23 @@ for (const mode of ['esp32', 'linux']) {
       assert.match(JSON.parse(refused.body).error, /gzip/);
     });
 
+    test('names too long for Storage are found through www.manifest (plain and gzipped), others stay 404', async () => {
+      const plain = await one(app.port, GET('/static/docs/a-rather-long-file-name.txt'));
+      assert.equal(plain.status, 200);
+      assert.equal(plain.headers['content-type'], 'text/plain; charset=utf-8');
+      assert.equal(plain.body, 'long plain\n');
+      const ranged = await one(app.port, GET('/docs/a-rather-long-file-name.txt', 'Range: bytes=5-9'));
+      assert.equal(ranged.status, 206);
+      assert.equal(ranged.body, 'plain');
+      const zipped = await fetch(app.url + '/static/js/another-long-script-name.js');
+      assert.equal(zipped.status, 200);
+      assert.equal(zipped.headers.get('content-type'), 'text/javascript; charset=utf-8');
+      assert.equal(await zipped.text(), 'console.log("gzipped");\n');
+      assert.equal((await one(app.port, GET('/static/js/another-long-script-name.js'))).status, 406, 'only stored gzipped');
+      assert.equal((await one(app.port, GET('/static/docs/a-rather-long-file-name.txt.gz'))).status, 404, 'stored plain, no gzip variant');
+      assert.equal((await one(app.port, GET('/static/docs/not-in-the-manifest-at-all.txt'))).status, 404);
+    });
+
     test('ranges: 206 with Content-Range, suffix and open ranges, 416, several ranges → 200', async () => {
       const part = await one(app.port, GET('/static/bytes.png', 'Range: bytes=10-19'));
       assert.equal(part.status, 206);
