@@ -95,6 +95,16 @@ function validChunkExtensions(extensions: string): boolean {
   return true;
 }
 
+/**
+ * The longest next field line: maxHeaderLine, or what is left of maxHeaderBytes
+ * (its CRLF included) when that is less, so a header section too large fails
+ * before the rest of its line arrives. 0 still lets the empty line through.
+ */
+function fieldLineLimit(headerBytes: number): number {
+  const room = LIMITS.maxHeaderBytes - headerBytes - 2;
+  return room >= LIMITS.maxHeaderLine ? LIMITS.maxHeaderLine : room > 0 ? room : 0;
+}
+
 /** Strips optional whitespace (spaces and tabs only) around a field value. */
 function trimOws(value: string): string {
   let start = 0;
@@ -116,6 +126,8 @@ export class RequestParser {
   private state = REQUEST_LINE;
   private current: ParsedMessage | null = null;
   private headerCount = 0;
+  /** Bytes of the field lines so far, CRLFs included (trailers count too). */
+  private headerBytes = 0;
   private remaining = 0;
   private bodySize = 0;
 
@@ -221,6 +233,7 @@ export class RequestParser {
     if (!this.isKnownMethod(method)) return this.fail(501, 'Method ' + method + ' not implemented');
     this.current = { method: method, target: target, version: version === 'HTTP/1.1' ? 11 : 10, headers: {}, body: null };
     this.headerCount = 0;
+    this.headerBytes = 0;
     this.expectsContinue = false;
     this.state = HEADERS;
     return -1;
@@ -231,6 +244,7 @@ export class RequestParser {
     const first = line.charAt(0);
     if (first === ' ' || first === '\t') return this.fail(400, 'Obsolete line folding is not allowed');
     if (++this.headerCount > LIMITS.maxHeaders) return this.fail(431, 'Too many header fields');
+    this.headerBytes += line.length + 2;
     const colon = line.indexOf(':');
     if (colon <= 0) return this.fail(400, 'Malformed header field');
     const rawName = line.substring(0, colon);
@@ -253,7 +267,8 @@ export class RequestParser {
   }
 
   private headerLine(): number {
-    const line = this.takeLine(LIMITS.maxHeaderLine, 431, 'Header line');
+    const limit = fieldLineLimit(this.headerBytes);
+    const line = this.takeLine(limit, 431, limit < LIMITS.maxHeaderLine ? 'Header section' : 'Header line');
     if (line === null) return NEED_MORE;
     if (line === undefined) return ERROR;
     const message = this.current as ParsedMessage;
@@ -359,7 +374,8 @@ export class RequestParser {
 
   /** Trailer fields are checked like headers, then dropped: none of them changes how a request is handled. */
   private trailerLine(): number {
-    const line = this.takeLine(LIMITS.maxHeaderLine, 431, 'Trailer line');
+    const limit = fieldLineLimit(this.headerBytes);
+    const line = this.takeLine(limit, 431, limit < LIMITS.maxHeaderLine ? 'Header section' : 'Trailer line');
     if (line === null) return NEED_MORE;
     if (line === undefined) return ERROR;
     if (!line.length) return this.complete();

@@ -20,6 +20,7 @@ const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS
 
 const LONG = 8192; // LIMITS.maxRequestLine and LIMITS.maxHeaderLine
 const MAX_HEADERS = 50;
+const MAX_SECTION = 16384; // LIMITS.maxHeaderBytes
 
 for (const mode of ['esp32', 'linux']) {
   describe(`RequestParser (${mode})`, () => {
@@ -313,6 +314,58 @@ for (const mode of ['esp32', 'linux']) {
         assert.equal(errorOf(`GET / HTTP/1.1\r\nHost: h\r\n${fields(MAX_HEADERS + 1)}\r\n`), 431);
         // Repeated fields count one per line.
         assert.equal(errorOf(`GET / HTTP/1.1\r\nHost: h\r\n${'A: 1\r\n'.repeat(MAX_HEADERS)}\r\n`), 431);
+      });
+
+      describe('the whole header section: 16384 bytes of field lines (CRLFs counted)', () => {
+        // Field lines of `sizes` bytes each (CRLF included) after "Host: h\r\n" (9 bytes).
+        const fields = (...sizes) => 'Host: h\r\n' + sizes.map((size, i) => `X-${i}: ${'v'.repeat(size - `X-${i}: \r\n`.length)}\r\n`).join('');
+        const head = 'GET / HTTP/1.1\r\n';
+
+        test('exactly 16384 bytes are accepted; one more is a 431', () => {
+          const exact = fields(8000, 8000, MAX_SECTION - 16009);
+          assert.equal(exact.length, MAX_SECTION);
+          assert.equal(Object.keys(messageOf(head + exact + '\r\n').headers).length, 4);
+          assert.equal(errorOf(head + fields(8000, 8000, MAX_SECTION - 16008) + '\r\n'), 431);
+        });
+
+        test('the 431 comes as soon as the section passes the limit, before its line ends', () => {
+          const p = parser();
+          p.feed(head + fields(8000, 8000) + 'X-Big: ' + 'b'.repeat(400));
+          assert.equal(p.next(), ERROR);
+          assert.equal(p.errorStatus, 431);
+          assert.match(p.errorMessage, /Header section/);
+          assert.equal(p.pending, 0, 'nothing of it is kept');
+        });
+
+        test('"100 headers of 8 KB" stop at the third: nothing past 16 KB is held', () => {
+          const line = 'X-Big: ' + 'b'.repeat(8000) + '\r\n';
+          const p = parser();
+          let fed = 0;
+          p.feed(head + 'Host: h\r\n');
+          let result = p.next();
+          for (let i = 0; i < 100 && result === NEED_MORE; i++) {
+            for (let at = 0; at < line.length && result === NEED_MORE; at += 536) {
+              p.feed(line.slice(at, at + 536)); // a socket's pieces
+              fed += Math.min(536, line.length - at);
+              result = p.next();
+              assert.ok(p.pending <= 8192 + 536, `pending ${p.pending}`);
+            }
+          }
+          assert.equal(result, ERROR);
+          assert.equal(p.errorStatus, 431);
+          assert.ok(fed <= 2 * line.length + 536, `failed after ${fed} bytes of fields`);
+        });
+
+        test('the section is counted per request, and trailers count with their headers', () => {
+          const ok = head + fields(8000, 8000) + '\r\n';
+          assert.equal(whole(ok + ok + ok).events.length, 3);
+          const chunked = 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n';
+          const trailer = (size) => 'T: ' + 't'.repeat(size - 5) + '\r\n';
+          const used = 'Host: h\r\nTransfer-Encoding: chunked\r\n'.length;
+          const trailers = (last) => trailer(8000) + trailer(8000) + trailer(last);
+          assert.equal(messageOf(chunked + trailers(MAX_SECTION - used - 16000) + '\r\n', 100).body, '');
+          assert.equal(errorOf(chunked + trailers(MAX_SECTION - used - 15999) + '\r\n', 100), 431);
+        });
       });
 
       test('Content-Length above maxBodySize is a 413, before the body arrives', () => {
