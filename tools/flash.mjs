@@ -3,6 +3,7 @@
 //                  [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>] [--no-manifest]
 //                  [--app-port <n>] [--config espruino.json] [--keep]
 //                  [--timeout <s>] [--dry-run]
+//       npm run flash -- --module [--port ...] [--board ...] [--www <dir>] [--wifi ...]
 //
 // Builds the entry for a board and puts it on the device with the `espruino` CLI:
 //   1. the web folder (--www, default <entry dir>/www) goes to Storage as "www/<path>"
@@ -13,6 +14,9 @@
 //      are stored with Wifi.connect + Wifi.save, sent as an expression, never in the bundle;
 //   3. the bundle is saved to flash (SAVE_ON_SEND=1: Storage ".bootcde", runs at every boot);
 //   4. the board is reset (E.reboot(); load() on the Linux build).
+// With --module, the library itself (src/index.ts, minified) is stored as the Storage
+// module "MicroServer" instead, for plain JavaScript on the board or in the Web IDE:
+// var M = require("MicroServer"); new M.MicroServer().get(...).run(). Nothing runs at boot.
 // Port, baud and board come from espruino.json in the current directory; flags win.
 // Works offline: the CLI gets a local board file naming the built-in modules and an
 // empty MODULE_URL, so it downloads nothing. --dry-run prints every file and step.
@@ -30,6 +34,8 @@ const CLI = join(ROOT, 'node_modules', 'espruino', 'bin', 'espruino-cli.js');
 const DEFAULTS = { port: '/dev/ttyUSB0', baud: 115200, board: 'esp32' };
 const MAX_STORAGE_NAME = 28;
 const MANIFEST_NAME = 'www.manifest';
+// The Storage module name of `npm run flash -- --module`: require("MicroServer") loads it.
+const MODULE_NAME = 'MicroServer';
 // Storage names of the web folder's files start with this: app.mountStatic('/', 'www/') serves them.
 const DEFAULT_PREFIX = 'www/';
 const BUILTIN_MODULES = [...new Set(['net', 'crypto', 'Storage', 'Wifi', 'fs', 'http', 'dgram', 'tls', 'Flash', 'ESP32', 'heatshrink', ...ESPRUINO_MODULES])];
@@ -39,12 +45,13 @@ class FlashError extends Error {}
 
 const USAGE = `usage: npm run flash -- [entry.ts] [--port <dev|tcp://host:port>] [--board esp32|esp32c3|linux]
          [--baud <n>] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>] [--no-manifest] [--app-port <n>]
-         [--timeout <seconds per step>] [--dry-run]`;
+         [--timeout <seconds per step>] [--dry-run]
+       npm run flash -- --module [--port ...] [--board ...] [--www <dir>] [--wifi <wifi.json>] [--dry-run]`;
 
 function parseArgs(argv) {
   const args = { _: [] };
   const valued = new Set(['port', 'board', 'baud', 'www', 'storage-prefix', 'wifi', 'app-port', 'timeout', 'config']);
-  const flags = new Set(['dry-run', 'no-manifest', 'help', 'keep']);
+  const flags = new Set(['dry-run', 'no-manifest', 'help', 'keep', 'module']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-h') { args.help = true; continue; }
@@ -62,6 +69,8 @@ function parseArgs(argv) {
     args[name] = value;
   }
   if (args._.length > 1) throw new FlashError(`one entry only, got ${args._.join(', ')}`);
+  if (args.module && args._.length) throw new FlashError(`--module stores the library itself: it takes no entry (got ${args._[0]})`);
+  if (args.module && args['app-port']) throw new FlashError('--module stores the library itself: --app-port does not apply');
   return args;
 }
 
@@ -176,8 +185,14 @@ function wifiExpr(wifi, mask) {
   return `var W=require("Wifi");W.connect(${JSON.stringify(wifi.ssid)},{password:${JSON.stringify(pw)}},function(e){print(e?"Wi-Fi: "+e:"Wi-Fi connected")});W.save();print("FLASH-WIFI-SAVED")`;
 }
 
+/** An expression that loads the stored module and reports what it exports (the name in a variable: the CLI would fetch a literal require). */
+function moduleCheckExpr() {
+  return `(function(){var n=${JSON.stringify(MODULE_NAME)},M=require(n);` +
+    `print(typeof M.MicroServer==="function"?"FLASH-MODULE-OK "+Object.keys(M).length:"FLASH-MODULE-BAD");})()`;
+}
+
 /** The steps: each one CLI run with a job file. */
-function planSteps({ settings, boardFile, assets, assetDir, wifi, bundleFile, workDir }) {
+function planSteps({ settings, boardFile, assets, assetDir, wifi, bundleFile, workDir, asModule }) {
   const common = (extra) => ({
     ports: [{ type: 'path', name: settings.port }],
     baudRate: settings.baud,
@@ -212,6 +227,15 @@ function planSteps({ settings, boardFile, assets, assetDir, wifi, bundleFile, wo
       expect: 'FLASH-WIFI-SAVED',
       secret: true,
     });
+  }
+  if (asModule) {
+    steps.push({
+      name: `store the library as the Storage module "${MODULE_NAME}"`,
+      job: { ...common({ SAVE_ON_SEND: 0, SERIAL_THROTTLE_SEND: 1 }), storageContents: { [MODULE_NAME]: bundleFile }, expr: moduleCheckExpr() },
+      expect: 'FLASH-MODULE-OK',
+    });
+    steps.forEach((s, i) => { s.jobFile = join(workDir, `step${i + 1}.job.json`); });
+    return steps;
   }
   steps.push({
     name: 'save the bundle to flash (runs at every boot)',
@@ -284,14 +308,15 @@ async function main() {
   const dry = !!args['dry-run'];
   const settings = loadSettings(args, cwd);
 
-  const entry = args._[0] ? resolve(cwd, args._[0]) : join(ROOT, 'examples', 'basic.ts');
+  const asModule = !!args.module;
+  const entry = asModule ? join(ROOT, 'src', 'index.ts') : args._[0] ? resolve(cwd, args._[0]) : join(ROOT, 'examples', 'basic.ts');
   if (!existsSync(entry) || !statSync(entry).isFile()) throw new FlashError(`entry not found: ${args._[0] || entry}`);
 
   let wwwDir = null;
   if (args.www) {
     wwwDir = resolve(cwd, args.www);
     if (!existsSync(wwwDir) || !statSync(wwwDir).isDirectory()) throw new FlashError(`web folder not found: ${args.www}`);
-  } else if (existsSync(join(dirname(entry), 'www')) && statSync(join(dirname(entry), 'www')).isDirectory()) {
+  } else if (!asModule && existsSync(join(dirname(entry), 'www')) && statSync(join(dirname(entry), 'www')).isDirectory()) {
     wwwDir = join(dirname(entry), 'www');
   }
   const prefix = args['storage-prefix'] === undefined ? DEFAULT_PREFIX : args['storage-prefix'];
@@ -301,28 +326,28 @@ async function main() {
   const timeoutMs = Number(args.timeout || 180) * 1000;
 
   const rel = (p) => (p.startsWith(ROOT + sep) ? relative(ROOT, p) : p);
-  console.log(`flash ${rel(entry)} for board ${settings.board} on ${settings.port} at ${settings.baud} baud` +
+  console.log(`flash ${asModule ? `the library as the Storage module "${MODULE_NAME}"` : rel(entry)} for board ${settings.board} on ${settings.port} at ${settings.baud} baud` +
     (settings.configFile ? ` (settings: ${rel(settings.configFile)})` : ' (no espruino.json: defaults)') +
     (dry ? ' -- dry run, no device' : ''));
 
-  const bundleFile = join(ROOT, 'dist', 'flash', `${basename(entry, extname(entry))}.${settings.board}.js`);
-  const built = await buildBundle(entry, { board: settings.board, out: bundleFile, port: args['app-port'] });
+  const bundleFile = join(ROOT, 'dist', 'flash', `${asModule ? MODULE_NAME : basename(entry, extname(entry))}.${settings.board}.js`);
+  const built = await buildBundle(entry, { board: settings.board, out: bundleFile, port: args['app-port'], library: asModule });
   if (wifi && wifi.password.length >= 6 && built.code.includes(wifi.password)) {
     throw new FlashError('the bundle contains the Wi-Fi password: credentials must not be compiled in');
   }
-  console.log(`file: bundle ${rel(built.outFile)} (${built.size} bytes) -> Storage ".bootcde"`);
+  console.log(`file: bundle ${rel(built.outFile)} (${built.size} bytes) -> Storage "${asModule ? MODULE_NAME : '.bootcde'}"`);
   for (const a of assets) {
     if (a.manifest) console.log(`file: manifest -> Storage "${a.storageName}" (${a.size} bytes): ${JSON.stringify(a.manifest)}`);
     else console.log(`file: ${rel(a.source)} -> Storage "${a.storageName}" (${a.size} bytes${a.gzipped ? `, gzipped to ${a.data.length}` : ', stored as is'})`);
   }
-  if (!wwwDir) console.log('file: no web folder (none at <entry dir>/www; --www <dir> names one)');
+  if (!wwwDir) console.log(asModule ? 'file: no web folder (--www <dir> names one)' : 'file: no web folder (none at <entry dir>/www; --www <dir> names one)');
   if (wifi) console.log(`Wi-Fi: ssid ${JSON.stringify(wifi.ssid)}, password ${MASK} (from ${wifi.source}; never written into the bundle)`);
   else console.log('Wi-Fi: no credentials (wifi.json or WIFI_SSID/WIFI_PASSWORD): the board keeps its saved Wi-Fi settings');
 
   const workDir = dry ? join(tmpdir(), 'microserver-flash-XXXXXX') : mkdtempSync(join(tmpdir(), 'microserver-flash-'));
   const boardFile = join(workDir, 'board.json');
   const assetDir = join(workDir, 'storage');
-  const steps = planSteps({ settings, boardFile, assets, assetDir, wifi, bundleFile: built.outFile, workDir });
+  const steps = planSteps({ settings, boardFile, assets, assetDir, wifi, bundleFile: built.outFile, workDir, asModule });
   const boardJson = { BOARD: settings.board.toUpperCase(), info: { builtin_modules: BUILTIN_MODULES } };
   console.log(`file: CLI board file ${boardFile}: ${JSON.stringify(boardJson)}`);
 
@@ -345,7 +370,7 @@ async function main() {
   } finally {
     if (!dry && !args.keep) rmSync(workDir, { recursive: true, force: true });
   }
-  console.log(dry ? 'dry run: nothing was sent' : `flashed ${rel(entry)} to ${settings.port}`);
+  console.log(dry ? 'dry run: nothing was sent' : `flashed ${asModule ? `the module "${MODULE_NAME}"` : rel(entry)} to ${settings.port}`);
 }
 
 main().catch((e) => {

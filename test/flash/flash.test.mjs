@@ -197,13 +197,17 @@ test('real flow on the Linux build: flashed app and Storage survive a restart', 
   const page = '<!doctype html><title>t</title>' + '<p>MicroServer</p>'.repeat(100);
   writeFileSync(join(www, 'index.html'), page);
   writeFileSync(join(www, 'img', 'an-icon-with-a-long-name.bin'), Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 97 + 13) & 255)));
+  // An app of the user's: an API route and the web folder under /static.
+  writeFileSync(join(dir, 'app.ts'), `import { MicroServer, Response } from ${JSON.stringify(join(ROOT, 'src/index'))};\n` +
+    `const app = new MicroServer({ port: 80 });\napp.get('/', () => Response.json({ message: 'Hello from MicroServer' }));\n` +
+    `app.mountStatic('/static', 'www/');\napp.run();\n`);
   const appPort = await freePort();
 
   let esp = startInterpreter(dir);
   t.after(() => esp.stop());
   await waitFor('the telnet console', () => canConnect(2323));
 
-  const { code, out } = await runFlash(['--board', 'linux', '--app-port', String(appPort), '--port', 'tcp://127.0.0.1:2323', '--www', www, '--timeout', '60'], { cwd: dir });
+  const { code, out } = await runFlash(['app.ts', '--board', 'linux', '--app-port', String(appPort), '--port', 'tcp://127.0.0.1:2323', '--www', www, '--timeout', '60'], { cwd: dir });
   assert.equal(code, 0, out + '\n--- interpreter ---\n' + esp.output());
   assert.match(out, /step 3\/3: reset the board\n.*\n.*\n {2}ok/);
   await waitFor('the app after the flash', async () => (await fetch(`http://127.0.0.1:${appPort}/`)).ok);
@@ -228,4 +232,60 @@ test('real flow on the Linux build: flashed app and Storage survive a restart', 
   const icon = Buffer.from(await telnetEval(`btoa(require("Storage").read(${JSON.stringify(short)}))`), 'base64');
   assert.deepEqual(icon, readFileSync(join(www, 'img', 'an-icon-with-a-long-name.bin')));
   assert.ok(Number(await telnetEval('require("Storage").read(".bootcde").length')) > 1000);
+
+  // The flashed app serves the web folder, the long name through the manifest.
+  const served = await fetch(`http://127.0.0.1:${appPort}/static/`);
+  assert.equal(served.headers.get('content-encoding'), 'gzip');
+  assert.equal(await served.text(), page);
+  const iconRes = await fetch(`http://127.0.0.1:${appPort}/static/img/an-icon-with-a-long-name.bin`);
+  assert.equal(iconRes.status, 200);
+  assert.deepEqual(Buffer.from(await iconRes.arrayBuffer()), icon);
+});
+
+test('--module dry run: the library, stored as the Storage module "MicroServer", no boot code, no reset', async (t) => {
+  const cwd = tempDir(t);
+  const { code, out } = await runFlash(['--module', '--dry-run'], { cwd });
+  assert.equal(code, 0, out);
+  assert.match(out, /flash the library as the Storage module "MicroServer" for board esp32/);
+  assert.match(out, /file: bundle dist\/flash\/MicroServer\.esp32\.js \(\d+ bytes\) -> Storage "MicroServer"/);
+  assert.match(out, /step 1\/1: store the library as the Storage module "MicroServer"/);
+  const [store] = jobs(out);
+  assert.equal(store.espruino.SAVE_ON_SEND, 0);
+  assert.match(store.storageContents.MicroServer, /MicroServer\.esp32\.js$/);
+  assert.match(store.expr, /"MicroServer",M=require\(n\)/);
+  assert.doesNotMatch(out, /\.bootcde|reset the board/);
+  const bundle = readFileSync(join(ROOT, 'dist', 'flash', 'MicroServer.esp32.js'), 'utf8');
+  assert.match(bundle, /module\.exports/);
+  const again = await runFlash(['--module', 'examples/basic.ts', '--dry-run'], { cwd });
+  assert.equal(again.code, 1);
+  assert.match(again.out, /--module stores the library itself: it takes no entry/);
+});
+
+test('real --module on the Linux build: plain JavaScript typed at the REPL uses require("MicroServer"), also after a restart', { skip: ESPRUINO ? false : 'set ESPRUINO to an Espruino Linux binary to run the real flash flow', timeout: 180000 }, async (t) => {
+  assert.equal(await canConnect(2323), false, 'something already listens on 2323 (an old Espruino --telnet?): stop it first');
+  const dir = tempDir(t);
+  let esp = startInterpreter(dir);
+  t.after(() => esp.stop());
+  await waitFor('the telnet console', () => canConnect(2323));
+  const { code, out } = await runFlash(['--module', '--board', 'linux', '--port', 'tcp://127.0.0.1:2323', '--timeout', '60'], { cwd: dir });
+  assert.equal(code, 0, out + '\n--- interpreter ---\n' + esp.output());
+  assert.match(out, /step 1\/1: store the library as the Storage module "MicroServer"\n.*\n.*\n {2}ok/);
+
+  const serveFromRepl = async () => {
+    const port = await freePort();
+    const started = await telnetEval('(function(){var M=require("MicroServer");var app=new M.MicroServer({port:' + port + '});' +
+      'app.get("/hi/<name>",function(req){return M.Response.json({hi:req.pathParams.name})});app.run();return "started"})()');
+    assert.equal(started, 'started');
+    const res = await waitFor('the REPL app', async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/hi/board`);
+      return r.ok && r;
+    });
+    assert.deepEqual(await res.json(), { hi: 'board' });
+  };
+  await serveFromRepl();
+  await esp.stop();
+  esp = startInterpreter(dir);
+  await waitFor('the telnet console after a restart', () => canConnect(2323));
+  assert.equal(await telnetEval('require("Storage").read(".bootcde")'), 'undefined', 'nothing runs at boot');
+  await serveFromRepl();
 });
