@@ -1,4 +1,4 @@
-// examples/full.ts: Wi-Fi, hardware control (an LED) and a WebSocket echo.
+// examples/full.ts: Wi-Fi, hardware control (an LED), a WebSocket echo and a web page (/static/).
 // On a board the Wi-Fi connection saved with Wifi.save() (npm run flash does it)
 // comes up at boot; on a host the board adapter steps aside and the LED is virtual.
 import { MicroServer, Response, LoggingMiddleware, CORSMiddleware } from '../src/index';
@@ -27,6 +27,9 @@ app.post('/led', (req) => {
   writePin(LED_PIN, on);
   return Response.json({ led: on ? 'on' : 'off' });
 });
+
+// The page in examples/www: `npm run flash` puts it in Storage, `npm start` in the host's.
+app.mountStatic('/static', 'www/', { maxAge: 600 });
 
 app.websocket('/ws/echo', async (ws) => {
   await ws.send('Welcome!');

@@ -21,23 +21,18 @@
 // Works offline: the CLI gets a local board file naming the built-in modules and an
 // empty MODULE_URL, so it downloads nothing. --dry-run prints every file and step.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync, readdirSync, statSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync, statSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
-import { createHash } from 'node:crypto';
 import { buildBundle, BuildError, ESPRUINO_MODULES } from '../build.mjs';
+import { planAssets, webFolderOf, AssetError, MAX_STORAGE_NAME, MANIFEST_NAME, DEFAULT_PREFIX } from './web-assets.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'node_modules', 'espruino', 'bin', 'espruino-cli.js');
 const DEFAULTS = { port: '/dev/ttyUSB0', baud: 115200, board: 'esp32' };
-const MAX_STORAGE_NAME = 28;
-const MANIFEST_NAME = 'www.manifest';
 // The Storage module name of `npm run flash -- --module`: require("MicroServer") loads it.
 const MODULE_NAME = 'MicroServer';
-// Storage names of the web folder's files start with this: app.mountStatic('/', 'www/') serves them.
-const DEFAULT_PREFIX = 'www/';
 const BUILTIN_MODULES = [...new Set(['net', 'crypto', 'Storage', 'Wifi', 'fs', 'http', 'dgram', 'tls', 'Flash', 'ESP32', 'heatshrink', ...ESPRUINO_MODULES])];
 const MASK = '****';
 
@@ -111,57 +106,6 @@ function loadWifi(args, cwd) {
     return { ssid: process.env.WIFI_SSID, password: process.env.WIFI_PASSWORD || '', source: 'WIFI_SSID/WIFI_PASSWORD' };
   }
   return null;
-}
-
-function listFiles(dir) {
-  const out = [];
-  const walk = (d) => {
-    for (const name of readdirSync(d).sort()) {
-      const full = join(d, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else out.push(full);
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-/**
- * The web folder's files as Storage entries: { path (URL path relative to the folder),
- * source, storageName, data (Buffer to store), size, gzipped }.
- * Plus the manifest entry when a name is too long for Storage.
- */
-function planAssets(wwwDir, useManifest, prefix) {
-  const assets = [];
-  const manifest = {};
-  for (const file of listFiles(wwwDir)) {
-    const path = relative(wwwDir, file).split(sep).join('/');
-    const raw = readFileSync(file);
-    const gz = gzipSync(raw, { level: 9 });
-    const gzipped = gz.length < raw.length;
-    const data = gzipped ? gz : raw;
-    let storageName = prefix + path + (gzipped ? '.gz' : '');
-    if (storageName.length > MAX_STORAGE_NAME) {
-      if (!useManifest) {
-        throw new FlashError(`web file "${path}" needs the Storage name "${storageName}" (${storageName.length} characters), ` +
-          `over Storage's ${MAX_STORAGE_NAME}: rename it, or drop --no-manifest to give it a short name through ${MANIFEST_NAME}`);
-      }
-      storageName = '~' + createHash('sha1').update(path).digest('hex').slice(0, 10) + (gzipped ? '.gz' : '');
-      manifest[prefix + path] = storageName;
-    }
-    assets.push({ path, source: file, storageName, data, size: raw.length, gzipped });
-  }
-  const seen = new Map();
-  for (const a of assets) {
-    if (seen.has(a.storageName)) throw new FlashError(`web files "${seen.get(a.storageName)}" and "${a.path}" both map to the Storage name "${a.storageName}"`);
-    seen.set(a.storageName, a.path);
-  }
-  if (Object.keys(manifest).length) {
-    if (seen.has(MANIFEST_NAME)) throw new FlashError(`the web folder has a file named "${MANIFEST_NAME}", the name the manifest needs`);
-    const data = Buffer.from(JSON.stringify(manifest));
-    assets.push({ path: null, source: null, storageName: MANIFEST_NAME, data, size: data.length, gzipped: false, manifest });
-  }
-  return assets;
 }
 
 /** An expression that erases stale variants (name vs name.gz) and checks each stored length. */
@@ -316,8 +260,8 @@ async function main() {
   if (args.www) {
     wwwDir = resolve(cwd, args.www);
     if (!existsSync(wwwDir) || !statSync(wwwDir).isDirectory()) throw new FlashError(`web folder not found: ${args.www}`);
-  } else if (!asModule && existsSync(join(dirname(entry), 'www')) && statSync(join(dirname(entry), 'www')).isDirectory()) {
-    wwwDir = join(dirname(entry), 'www');
+  } else if (!asModule) {
+    wwwDir = webFolderOf(entry);
   }
   const prefix = args['storage-prefix'] === undefined ? DEFAULT_PREFIX : args['storage-prefix'];
   if (prefix.length > MAX_STORAGE_NAME - 4) throw new FlashError(`--storage-prefix "${prefix}" leaves no room in Storage's ${MAX_STORAGE_NAME}-character names`);
@@ -374,7 +318,7 @@ async function main() {
 }
 
 main().catch((e) => {
-  if (e instanceof FlashError || e instanceof BuildError) {
+  if (e instanceof FlashError || e instanceof BuildError || e instanceof AssetError) {
     console.error(`flash failed: ${e.message}`);
   } else {
     console.error(e);

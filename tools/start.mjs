@@ -2,14 +2,21 @@
 // npm start -- [entry.ts] [--port N]
 // Builds an example for this host and runs it: on the real Espruino
 // interpreter when ESPRUINO names its binary, else in the test emulation.
-// Ctrl-C stops it.
+// The entry's web folder (<entry dir>/www) goes into the host's Storage first,
+// named as `npm run flash` names it on a board. Ctrl-C stops it.
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBundle, parseArgs, BuildError } from '../build.mjs';
+import { planAssets, webFolderOf, AssetError, DEFAULT_PREFIX } from './web-assets.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Statements that put the assets into Storage before the app runs. */
+function storageWrites(assets) {
+  return assets.map((a) => `require("Storage").write(${JSON.stringify(a.storageName)},atob(${JSON.stringify(a.data.toString('base64'))}));\n`).join('');
+}
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
@@ -17,7 +24,13 @@ async function main() {
   const port = args.port || 8080;
   const workDir = join(ROOT, 'dist', 'run'); // Espruino keeps Storage in ./espruino.flash here
   mkdirSync(workDir, { recursive: true });
-  const { outFile, size } = await buildBundle(entry, { board: args.board || 'linux', port, out: join(workDir, 'app.js') });
+  const { outFile, code, size } = await buildBundle(entry, { board: args.board || 'linux', port, out: join(workDir, 'app.js') });
+  const www = webFolderOf(entry);
+  if (www) {
+    const assets = planAssets(www, true, DEFAULT_PREFIX);
+    writeFileSync(outFile, storageWrites(assets) + code);
+    console.log(`${assets.length} file(s) of ${www} in Storage under "${DEFAULT_PREFIX}"`);
+  }
   const espruino = process.env.ESPRUINO;
   console.log(`${entry} (${size} bytes) on ${espruino ? `Espruino (${espruino})` : 'the Espruino emulation'}: http://127.0.0.1:${port}/  (Ctrl-C stops)`);
   const command = espruino || process.execPath;
@@ -31,6 +44,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(e instanceof BuildError ? `build failed: ${e.message}` : e);
+  console.error(e instanceof BuildError || e instanceof AssetError ? `build failed: ${e.message}` : e);
   process.exit(1);
 });
