@@ -9,14 +9,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBundle, parseArgs, BuildError } from '../build.mjs';
-import { planAssets, webFolderOf, AssetError, DEFAULT_PREFIX } from './web-assets.mjs';
+import { webFolderPreamble, AssetError, DEFAULT_PREFIX } from './web-assets.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** Statements that put the assets into Storage before the app runs. */
-function storageWrites(assets) {
-  return assets.map((a) => `require("Storage").write(${JSON.stringify(a.storageName)},atob(${JSON.stringify(a.data.toString('base64'))}));\n`).join('');
-}
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
@@ -25,11 +20,10 @@ async function main() {
   const workDir = join(ROOT, 'dist', 'run'); // Espruino keeps Storage in ./espruino.flash here
   mkdirSync(workDir, { recursive: true });
   const { outFile, code, size } = await buildBundle(entry, { board: args.board || 'linux', port, out: join(workDir, 'app.js') });
-  const www = webFolderOf(entry);
-  if (www) {
-    const assets = planAssets(www, true, DEFAULT_PREFIX);
-    writeFileSync(outFile, storageWrites(assets) + code);
-    console.log(`${assets.length} file(s) of ${www} in Storage under "${DEFAULT_PREFIX}"`);
+  const web = webFolderPreamble(entry);
+  if (web.count) {
+    writeFileSync(outFile, web.code + code);
+    console.log(`${web.count} file(s) of ${web.folder} in Storage under "${DEFAULT_PREFIX}"`);
   }
   const espruino = process.env.ESPRUINO;
   console.log(`${entry} (${size} bytes) on ${espruino ? `Espruino (${espruino})` : 'the Espruino emulation'}: http://127.0.0.1:${port}/  (Ctrl-C stops)`);

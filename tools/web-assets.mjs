@@ -72,3 +72,16 @@ export function planAssets(wwwDir, useManifest, prefix) {
   return assets;
 }
 
+
+/**
+ * Statements that put the entry's web folder (if it has one) into Storage
+ * before the app runs, for hosts: prepended to the bundle by `npm start` and
+ * the tests. Returns { code, count } (code "" when there is no folder).
+ */
+export function webFolderPreamble(entry) {
+  const www = webFolderOf(entry);
+  if (!www) return { code: '', count: 0, folder: null };
+  const assets = planAssets(www, true, DEFAULT_PREFIX);
+  const code = assets.map((a) => `require("Storage").write(${JSON.stringify(a.storageName)},atob(${JSON.stringify(a.data.toString('base64'))}));\n`).join('');
+  return { code, count: assets.length, folder: www };
+}

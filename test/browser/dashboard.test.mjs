@@ -10,36 +10,23 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startApp } from '../helpers/app.mjs';
 import { lane } from '../helpers/server.mjs';
+import { HAS_CHROMIUM, NO_CHROMIUM, openBrowserPage } from '../helpers/browser.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const SCREENSHOT = ARTIFACTS + 'dashboard.png';
-
-// Headless, and nothing that reaches out to Google's services (this network refuses them).
-// playwright's launch() gives every run a fresh, empty --user-data-dir of its own.
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const WAIT_MS = 8000; // for each thing the page should show
 
 const TITLE = `examples/sse_dashboard.ts in Chromium (${lane()})`;
 
-if (!fs.existsSync(CHROMIUM)) {
+if (!HAS_CHROMIUM) {
   // A skipped test (not a skipped suite) so that the summary counts it.
-  test(TITLE, { skip: `${CHROMIUM} not found: install Debian's chromium package: apt-get install chromium` }, () => {});
+  test(TITLE, { skip: NO_CHROMIUM }, () => {});
 } else describe(TITLE, { timeout: 30000 }, () => {
   let app;
   let browser;
   let page;
-  const errors = []; // console errors and uncaught exceptions in the page
+  let errors; // console errors and uncaught exceptions in the page
 
   /** The trimmed text of a page element. */
   const textOf = async (selector) => (await page.textContent(selector))?.trim() ?? '';
@@ -64,17 +51,8 @@ if (!fs.existsSync(CHROMIUM)) {
   }
 
   before(async () => {
-    const { chromium } = await import('playwright-core');
     app = await startApp('examples/sse_dashboard.ts', { board: 'linux' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('console', (message) => {
-      if (message.type() === 'error') {
-        const { url, lineNumber } = message.location();
-        errors.push(`console.error: ${message.text()}${url ? ` (${url}:${lineNumber})` : ''}`);
-      }
-    });
-    page.on('pageerror', (error) => errors.push(`uncaught: ${error.stack || error.message}`));
+    ({ browser, page, errors } = await openBrowserPage());
   });
 
   after(async () => {

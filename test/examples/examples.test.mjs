@@ -3,6 +3,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, rawExchange, parseResponses, request } from '../helpers/app.mjs';
 import WebSocket from 'ws';
+import { readFileSync } from 'node:fs';
 import { lane } from '../helpers/server.mjs';
 
 describe(`examples/basic.ts (${lane()})`, () => {
@@ -78,5 +79,17 @@ describe(`examples/full.ts (${lane()})`, () => {
       ws.on('error', reject);
     });
     assert.deepEqual(messages, ['Welcome!', 'Echo: héllo']);
+  });
+
+  test('its page from examples/www at /static/, gzipped as on a flashed board', async () => {
+    const page = await fetch(app.url + '/static/');
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.equal(page.headers.get('content-encoding'), 'gzip');
+    assert.equal(page.headers.get('cache-control'), 'max-age=600');
+    assert.equal(await page.text(), readFileSync(new URL('../../examples/www/index.html', import.meta.url), 'utf8'));
+    const script = await fetch(app.url + '/static/app.js');
+    assert.equal(script.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.match(await script.text(), /\/ws\/echo/);
   });
 });

@@ -6,20 +6,25 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildBundle } from '../../build.mjs';
+import { webFolderPreamble } from '../../tools/web-assets.mjs';
 import { freePort } from './ports.mjs';
 import { startServer } from './server.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * Builds `entry` (relative to the repo) with --port set to a free port and starts it.
+ * Builds `entry` (relative to the repo) with --port set to a free port and starts it
+ * (with the entry's www folder in Storage, as `npm start` runs it).
  * Returns the server handle from startServer plus { port, url }.
  */
 export async function startApp(entry, { mode = 'esp32', board, workDir, cStackKb } = {}) {
   const port = await freePort();
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'microserver-')), path.basename(entry, '.ts') + '.js');
   // In the emulation, count nested method calls per object (a leak on the device, see tools/gate.mjs).
-  await buildBundle(path.join(ROOT, entry), { out, port, board, countMethodDepth: !process.env.ESPRUINO });
+  const { code } = await buildBundle(path.join(ROOT, entry), { out, port, board, countMethodDepth: !process.env.ESPRUINO });
+  // The entry's web folder goes into Storage first, as npm start does.
+  const web = webFolderPreamble(path.join(ROOT, entry));
+  if (web.count) fs.writeFileSync(out, web.code + code);
   const server = await startServer(out, { port, mode, workDir, cStackKb });
   return Object.assign(server, { port, url: `http://127.0.0.1:${port}` });
 }
