@@ -259,9 +259,10 @@ export class RequestParser {
       return this.fail(400, 'Duplicate Host header');
     } else if (name === 'content-length') {
       if (headers[name] !== value) return this.fail(400, 'Conflicting Content-Length headers');
-    } else {
+    } else if (value) {
       // RFC 9110 §5.3: repeated fields combine into one comma-separated list (Cookie uses "; ").
-      headers[name] += (name === 'cookie' ? '; ' : ', ') + value;
+      // Empty ones add nothing (§5.6.1: empty list elements are ignored), so no value ends in ", ".
+      headers[name] = headers[name] ? headers[name] + (name === 'cookie' ? '; ' : ', ') + value : value;
     }
     return 0;
   }

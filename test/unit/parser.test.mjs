@@ -193,6 +193,12 @@ for (const mode of ['esp32', 'linux']) {
         assert.equal(m.headers.cookie, 'x=1; y=2; z=3');
       });
 
+      // Found by fuzzing: "X:" twice made ", ", a value ending in whitespace.
+      test('empty repeated fields add nothing to the joined value', () => {
+        const m = messageOf('GET / HTTP/1.1\r\nHost: h\r\nA:\r\nA:\r\nB: x\r\nB:\r\nB: y\r\nC:\r\nC: z\r\nCookie: a=1\r\nCookie:\r\n\r\n');
+        assert.deepEqual(m.headers, { host: 'h', a: '', b: 'x, y', c: 'z', cookie: 'a=1' });
+      });
+
       test('optional whitespace (spaces and tabs) around values is trimmed, inner whitespace kept', () => {
         const m = messageOf('GET / HTTP/1.1\r\nHost:h\r\nA: \t x  y \t \r\nB:\r\nC:   \r\nD:\tv\r\n\r\n');
         assert.deepEqual(m.headers, { host: 'h', a: 'x  y', b: '', c: '', d: 'v' });
