@@ -23,6 +23,7 @@
 import { MAX_NESTED_METHOD_CALLS } from '../../tools/gate.mjs';
 import vm from 'node:vm';
 import net from 'node:net';
+import dgram from 'node:dgram';
 import nodeCrypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -114,6 +115,11 @@ function takeEmulatedRejections(promisePrototype, onRejection) {
  *   without its newline. Default: written to process.stdout.
  * @param {() => void} [options.onQuit] Called after quit() has stopped the emulation.
  * @param {string} [options.listenHost='127.0.0.1'] Address servers listen on.
+ * @param {object} [options.wifi] An ESP32's Wifi module (the Linux build has none): { networks:
+ *   [{ ssid, password, rssi }] in range, saved: { ssid, password } as a past Wifi.save() left it,
+ *   failConnects (the next n attempts fail), hangConnects (the next n never call back),
+ *   latencyMs (each connect and scan), ip, apIp }.
+ *   Steered and watched through the handle's `wifi` (see "Wifi" below).
  * @param {{[name: string]: any}} [options.modules] Extra modules for require(): a value, or a
  *   function (emulation) => value called on first require.
  * @returns {{ context: object, run: (code: string|Uint8Array, filename?: string) => any,
@@ -546,6 +552,7 @@ export function createEspruino(options = {}) {
   const sockets = new WeakMap(); // emulated socket -> its SocketState
   const liveSockets = new Set();
   const liveServers = new Set();
+  const serversBound = []; // a promise per listen(): settles once Node has bound (or failed to bind) the port
 
   const SocketProto = defineMethods(newObject(), {
     ...eventMethods,
@@ -670,6 +677,10 @@ export function createEspruino(options = {}) {
         liveServers.delete(nodeServer);
         if (!stopped) print('Uncaught InternalError: Unable to create socket');
       });
+      serversBound.push(new Promise((resolve) => {
+        nodeServer.once('listening', resolve);
+        nodeServer.once('error', resolve);
+      }));
       nodeServer.listen({ port: Number(port) | 0, host: listenHost });
       return this;
     },
@@ -690,6 +701,77 @@ export function createEspruino(options = {}) {
       servers.set(server, { node: null });
       eventMethods.on.call(server, 'connect', onConnect);
       return server;
+    },
+  });
+
+  // ----- dgram (UDP) ---------------------------------------------------------
+  // As on the ESP32 and the Linux build (libs/network/jswrap_net.c,
+  // socketserver.c): a datagram arrives as a 'message' with a byte string and
+  // rinfo { address, port, size }; send(msg, [offset, length,] port, address)
+  // takes a String; bind(port, callback) queues callback(socket) at once.
+
+  const udpSockets = new WeakMap(); // emulated dgramSocket -> its node:dgram socket
+  const liveUdpSockets = new Set();
+
+  function nodeUdpSocket(socket) {
+    let node = udpSockets.get(socket);
+    if (node) return node;
+    node = dgram.createSocket('udp4');
+    udpSockets.set(socket, node);
+    liveUdpSockets.add(node);
+    node.on('message', (buffer, rinfo) => {
+      // Device quirk (seen on 2v29's Linux builds; socketserver.c is shared with the
+      // ESP32): an empty datagram reads as 0 bytes, taken for "closed": the socket closes.
+      if (buffer.length === 0) {
+        node.close();
+        return;
+      }
+      const info = Object.assign(newObject(), { address: rinfo.address, port: rinfo.port, size: rinfo.size });
+      raise(socket, 'message', [buffer.toString('latin1'), info]);
+    });
+    node.on('error', () => {
+      // The device throws "Unable to create socket" from bind(); Node only knows later.
+      liveUdpSockets.delete(node);
+      if (!stopped) print('Uncaught InternalError: Unable to create socket');
+    });
+    node.on('close', () => {
+      liveUdpSockets.delete(node);
+      // Device quirk (seen on 2v29's Linux builds): 'close' comes twice.
+      raise(socket, 'close', [false]);
+      raise(socket, 'close', [false]);
+    });
+    return node;
+  }
+
+  const DgramSocketProto = defineMethods(newObject(), {
+    ...eventMethods,
+    bind(port, callback) {
+      nodeUdpSocket(this).bind(Number(port) | 0, listenHost);
+      if (typeof callback === 'function') enqueue(() => callListeners(this, [callback], [this]));
+      return this;
+    },
+    send(message, offset, length, ...rest) {
+      if (typeof message !== 'string') throw error('dgram send: the message must be a String');
+      let bytes = stringBytes(message, 'dgram message');
+      let port = offset;
+      let address = length;
+      if (typeof rest[0] === 'number') {
+        bytes = bytes.subarray(Number(offset) | 0, (Number(offset) | 0) + (Number(length) | 0));
+        port = rest[0];
+        address = rest[1];
+      }
+      const node = nodeUdpSocket(this);
+      if (liveUdpSockets.has(node)) node.send(bytes, Number(port) | 0, String(address));
+    },
+    close() {
+      const node = udpSockets.get(this);
+      if (node && liveUdpSockets.has(node)) node.close();
+    },
+  });
+
+  const dgramModule = defineMethods(newObject(), {
+    createSocket() {
+      return newObject(DgramSocketProto);
     },
   });
 
@@ -1024,6 +1106,196 @@ export function createEspruino(options = {}) {
     return file;
   }
 
+  // ----- Wifi (ESP32 firmware) -----------------------------------------------
+  // Only with options.wifi: the Linux build has no Wifi module. Follows
+  // libs/network/esp32/jswrap_esp32_network.c: connect(ssid, {password}, cb)
+  // calls back null once it has an address (then 'connected' {ip, netmask, gw}),
+  // or, after a 'disconnected' {ssid, mac, reason, msg}, the reason's name
+  // ("NO_AP_FOUND", "AUTH_FAIL"); a connect() made while another is under way
+  // drops the earlier callback. scan(cb) calls back with the list alone.
+  // Wifi.save() writes ".wificfg" to Storage; at "boot" (jswrap_wifi_restore)
+  // a saved station network is joined with no callback. Not emulated: the
+  // ESP32-C3's dropping the access point when it joins a network.
+
+  const WIFI_CONFIG = '.wificfg';
+  const WIFI_STA = 1;
+  const WIFI_AP = 2;
+  const WIFI_REASONS = { BEACON_TIMEOUT: '200', NO_AP_FOUND: '201', AUTH_FAIL: '202' };
+  const wifiScenario = options.wifi;
+  let wifiModule;
+  let wifiControl;
+  const wifiTimers = new Set();
+
+  function wifiLater(ms, run) {
+    const handle = setTimeout(() => {
+      wifiTimers.delete(handle);
+      if (!stopped) guarded(run);
+    }, ms);
+    wifiTimers.add(handle);
+    return handle;
+  }
+
+  if (wifiScenario) {
+    const latencyMs = wifiScenario.latencyMs ?? 20;
+    const stationIp = wifiScenario.ip ?? '192.168.1.50';
+    const apIp = wifiScenario.apIp ?? '192.168.4.1';
+    const mac = '24:0a:c4:00:00:01';
+    const wifi = { mode: 0, ssid: '', password: '', connected: false, attempt: null, scanning: false, ap: null, hostname: '' };
+    const attempts = [];
+    const details = (fields) => Object.assign(newObject(), fields);
+    const expectCallback = (callback) => {
+      if (callback !== undefined && typeof callback !== 'function') throw error('Expecting a callback function but got ' + typeof callback);
+    };
+
+    function finishAttempt(attempt) {
+      wifi.attempt = null;
+      const network = (wifiScenario.networks ?? []).find((n) => n.ssid === attempt.ssid);
+      let reason = '';
+      if (wifiControl.failConnects > 0) {
+        wifiControl.failConnects--;
+        reason = 'NO_AP_FOUND';
+      } else if (!network) reason = 'NO_AP_FOUND';
+      else if ((network.password ?? '') !== attempt.password) reason = 'AUTH_FAIL';
+      attempts.push({ ssid: attempt.ssid, password: attempt.password, ok: !reason });
+      if (reason) {
+        raise(wifiModule, 'disconnected', [details({ ssid: attempt.ssid, mac, reason: WIFI_REASONS[reason], msg: reason })]);
+        if (attempt.callback) enqueue(() => callListeners(wifiModule, [attempt.callback], [reason]));
+        return;
+      }
+      wifi.connected = true;
+      if (attempt.callback) enqueue(() => callListeners(wifiModule, [attempt.callback], [null]));
+      raise(wifiModule, 'connected', [details({ ip: stationIp, netmask: '255.255.255.0', gw: '192.168.1.1' })]);
+    }
+
+    function startAttempt(ssid, password, callback, fromConnect) {
+      if (wifi.attempt?.handle) {
+        clearTimeout(wifi.attempt.handle);
+        wifiTimers.delete(wifi.attempt.handle);
+      }
+      wifi.mode |= WIFI_STA;
+      wifi.ssid = ssid;
+      wifi.password = password;
+      wifi.connected = false;
+      const attempt = { ssid, password, callback, handle: null };
+      wifi.attempt = attempt;
+      if (fromConnect && wifiControl.hangConnects > 0) {
+        // The firmware keeps trying and never calls back, until the next connect().
+        wifiControl.hangConnects--;
+        attempts.push({ ssid, password, ok: undefined });
+        return;
+      }
+      attempt.handle = wifiLater(latencyMs, () => finishAttempt(attempt));
+    }
+
+    function ipInfo(ip) {
+      return details({ ip, netmask: '255.255.255.0', gw: ip === apIp ? apIp : '192.168.1.1', mac });
+    }
+
+    wifiModule = defineMethods(newObject(), {
+      ...eventMethods,
+      connect(ssid, connectOptions, callback) {
+        if (typeof ssid !== 'string') throw error('No SSID provided');
+        if (connectOptions !== undefined && (connectOptions === null || typeof connectOptions !== 'object')) {
+          throw error('Expecting an options object but got ' + typeof connectOptions);
+        }
+        expectCallback(callback);
+        const password = connectOptions?.password;
+        if (password !== undefined && typeof password !== 'string') {
+          throw error('Expecting options.password to be a string but got ' + typeof password);
+        }
+        startAttempt(ssid, password ?? '', callback, true);
+      },
+      getIP() {
+        return ipInfo(wifi.connected ? stationIp : '0.0.0.0');
+      },
+      getAPIP() {
+        return ipInfo(apIp);
+      },
+      scan(callback) {
+        if (wifi.scanning) throw error('A scan is already in progress');
+        if (typeof callback !== 'function') throw error('Expecting a callback function but got ' + typeof callback);
+        wifi.scanning = true;
+        wifi.mode |= WIFI_STA;
+        wifiLater(latencyMs, () => {
+          wifi.scanning = false;
+          const list = newArray((wifiScenario.networks ?? []).map((n) => details({
+            rssi: n.rssi ?? -60, authMode: n.password ? 'wpa2' : 'open', ssid: n.ssid, mac: '00:11:22:33:44:55', channel: '6',
+          })));
+          callListeners(wifiModule, [callback], [list]);
+        });
+      },
+      startAP(ssid, apOptions, callback) {
+        expectCallback(callback);
+        if (typeof ssid !== 'string') throw error('No SSID');
+        const password = apOptions?.password;
+        if (password !== undefined && (typeof password !== 'string' || password.length < 8)) {
+          throw error('Password must be string of at least 8 characters');
+        }
+        wifi.ap = { ssid, password: password ?? '', authMode: password ? 'wpa2' : 'open' };
+        wifi.mode |= WIFI_AP;
+        if (callback) enqueue(() => callListeners(wifiModule, [callback], [null]));
+      },
+      stopAP(callback) {
+        expectCallback(callback);
+        wifi.ap = null;
+        wifi.mode &= ~WIFI_AP;
+        if (callback) enqueue(() => callListeners(wifiModule, [callback], []));
+      },
+      save(what) {
+        if (what === 'clear') {
+          storageModule.erase(WIFI_CONFIG);
+          return;
+        }
+        storageModule.erase(WIFI_CONFIG);
+        storageModule.write(WIFI_CONFIG, details({
+          ssid: wifi.ssid, password: wifi.password, mode: wifi.mode, sleepType: 0,
+          ssidAP: wifi.ap?.ssid ?? '', passwordAP: wifi.ap?.password ?? '', authmodeAP: wifi.ap?.password ? 3 : 0,
+          hiddenAP: 0, channelAP: 0, hostname: wifi.hostname,
+        }));
+      },
+      setHostname(hostname, callback) {
+        wifi.hostname = String(hostname);
+        if (typeof callback === 'function') enqueue(() => callListeners(wifiModule, [callback], []));
+      },
+    });
+
+    /** What a test sees and steers: the station, the access point, every attempt, drops. */
+    wifiControl = {
+      /** The next this many attempts fail with NO_AP_FOUND, whatever the network. */
+      failConnects: wifiScenario.failConnects ?? 0,
+      /** The next this many connect() calls never call back (ok: undefined in attempts). */
+      hangConnects: wifiScenario.hangConnects ?? 0,
+      /** Every attempt, in order: { ssid, password, ok }. */
+      attempts,
+      get connected() { return wifi.connected; },
+      get ssid() { return wifi.ssid; },
+      /** The access point while it is up: { ssid, password, authMode }, else null. */
+      get ap() { return wifi.ap; },
+      get hostname() { return wifi.hostname; },
+      /** The configuration Wifi.save() left in Storage, or undefined. */
+      get saved() { return storageModule.readJSON(WIFI_CONFIG, true); },
+      /** Loses the connection, as when the router goes away: 'disconnected' with BEACON_TIMEOUT. */
+      drop() {
+        if (!wifi.connected) return false;
+        wifi.connected = false;
+        raise(wifiModule, 'disconnected', [details({ ssid: wifi.ssid, mac, reason: WIFI_REASONS.BEACON_TIMEOUT, msg: 'BEACON_TIMEOUT' })]);
+        return true;
+      },
+    };
+
+    // A network saved before this "boot", then the firmware's restore.
+    if (wifiScenario.saved) {
+      storageModule.erase(WIFI_CONFIG);
+      storageModule.write(WIFI_CONFIG, details({ ssid: wifiScenario.saved.ssid, password: wifiScenario.saved.password ?? '', mode: WIFI_STA }));
+    }
+    const restored = storageModule.readJSON(WIFI_CONFIG, true);
+    if (restored && restored.ssid && (restored.mode & WIFI_STA)) startAttempt(restored.ssid, restored.password ?? '', undefined, false);
+    if (restored && (restored.mode & WIFI_AP) && restored.ssidAP) {
+      wifi.ap = { ssid: restored.ssidAP, password: restored.passwordAP ?? '', authMode: restored.passwordAP ? 'wpa2' : 'open' };
+      wifi.mode |= WIFI_AP;
+    }
+  }
+
   // ----- require -------------------------------------------------------------
 
   const moduleCache = new Map([
@@ -1031,6 +1303,8 @@ export function createEspruino(options = {}) {
     ['crypto', cryptoModule],
     ['Storage', storageModule],
     ['fs', fsModule],
+    ['dgram', dgramModule],
+    ...(wifiModule ? [['Wifi', wifiModule]] : []),
   ]);
 
   function requireImpl(name) {
@@ -1202,6 +1476,23 @@ export function createEspruino(options = {}) {
   C.JSON.parse = fn(espruinoParse, 'parse');
   C.String.fromCharCode = fn(fromCharCode, 'fromCharCode');
 
+  // Device quirk (Linux build, seen on 2v29): replace() with a RegExp pattern
+  // returns Unicode text as a binary string of its UTF-8 bytes, match or no
+  // match ('Café€'.replace(/x/, '') has 8 chars). Only text holding a char
+  // above 0xFF is known to be Unicode here, so only that is turned into bytes.
+  if (linux) {
+    const stringPrototype = vm.runInContext('String.prototype', context);
+    const nativeReplace = stringPrototype.replace;
+    Object.defineProperty(stringPrototype, 'replace', {
+      value: fn(function replace(pattern, replacement) {
+        let text = String(this);
+        if (types.isRegExp(pattern) && /[^\x00-\xff]/.test(text)) text = Buffer.from(text, 'utf8').toString('latin1');
+        return nativeReplace.call(text, pattern, replacement);
+      }, 'replace'),
+      writable: true, configurable: true, enumerable: false,
+    });
+  }
+
   // Device quirk: each method call locks `this` about twice and the lock count
   // saturates at 15, after which the object is never freed
   // (espruino/Espruino#2616). Bundles built with countMethodDepth call these
@@ -1284,6 +1575,10 @@ export function createEspruino(options = {}) {
     liveSockets.clear();
     const closing = [...liveServers].map((server) => new Promise((resolve) => server.close(() => resolve())));
     liveServers.clear();
+    for (const handle of wifiTimers) clearTimeout(handle);
+    wifiTimers.clear();
+    for (const node of liveUdpSockets) node.close();
+    liveUdpSockets.clear();
     return Promise.all(closing).then(() => undefined);
   }
 
@@ -1306,6 +1601,10 @@ export function createEspruino(options = {}) {
     /** True when the last run() ended in an exception (the Linux build then exits with code 1). */
     get lastRunThrew() { return lastRunThrew; },
     get fsRoot() { return fsRoot; },
+    /** Resolves once the servers listen() was called for so far are bound (Node binds asynchronously). */
+    serversBound: () => Promise.all(serversBound).then(() => undefined),
+    /** With options.wifi: the emulated Wifi module's state and controls, else undefined. */
+    wifi: wifiControl,
   };
   // Espruino reports a rejection nobody handles as an exception (jswrap_promise.c).
   // After stop() they are dropped silently.
