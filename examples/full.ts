@@ -1,12 +1,13 @@
 // examples/full.ts: Wi-Fi, hardware control (an LED), a WebSocket echo and a web page (/static/).
-// On a board the Wi-Fi connection saved with Wifi.save() (npm run flash does it)
-// comes up at boot; on a host the board adapter steps aside and the LED is virtual.
-import { MicroServer, Response, LoggingMiddleware, CORSMiddleware } from '../src/index';
-import { whenOnline, writePin, memory } from '../src/platform/board';
+// On a board it joins the network saved with Wifi.save() (npm run flash saves one),
+// or opens the "MicroServer-setup" access point with a set-up page to choose one;
+// then it serves. On a host there is no Wi-Fi: it serves at once and the LED is virtual.
+import { MicroServer, Response, LoggingMiddleware, CORSMiddleware, startWifi } from '../src/index';
+import { writePin, memory } from '../src/platform/board';
 
 const LED_PIN = 2; // the ESP32 DevKit's onboard LED
 
-const app = new MicroServer({ port: 80 });
+const app = new MicroServer(); // the port comes from the board file (80 on an ESP32)
 app.maxBodySize = 4096;
 app.addMiddleware(new LoggingMiddleware());
 app.addMiddleware(new CORSMiddleware({ origins: '*', methods: '*' }));
@@ -40,7 +41,5 @@ app.websocket('/ws/echo', async (ws) => {
   }
 });
 
-whenOnline((ip) => {
-  app.logger.log('IP: ' + ip, 'INFO');
-  app.run();
-}, (message) => app.logger.log(message, 'WARNING'));
+// Serves once online (also at http://microserver.local/); logs "IP: ...".
+startWifi(app, { hostname: 'microserver' });

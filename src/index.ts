@@ -26,3 +26,5 @@ export type { CORSOptions } from './middleware/cors';
 export { LoggingMiddleware } from './middleware/logging';
 export { ConsoleLogger, FileLogger, NoOpLogger } from './log/logger';
 export type { Logger, LogLevel } from './log/logger';
+export { startWifi } from './wifi/bootstrap';
+export type { WifiOptions, WifiStatus } from './wifi/bootstrap';

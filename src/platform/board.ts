@@ -1,7 +1,7 @@
 // The hardware an example touches, behind one adapter so the same code runs
 // on a board and on a host: pins through digitalWrite where the firmware has
-// it, Wi-Fi through the Wifi module where there is one (there is none on
-// Espruino's Linux build, so Wi-Fi steps aside there).
+// it, the Wifi module where there is one (there is none on Espruino's Linux
+// build: src/wifi/ then steps aside).
 
 const pinStates: { [pin: number]: boolean } = {};
 
@@ -22,7 +22,23 @@ export function memory(gc = false): { free: number; usage: number; total: number
   return { free: info.free, usage: info.usage, total: info.total };
 }
 
-function wifiModule(): any {
+/** The parts of Espruino's ESP32 `Wifi` module the Wi-Fi bootstrap uses (see src/wifi/). */
+export interface WifiModule {
+  connect(ssid: string, options: { password: string }, callback: (err: string | null) => void): void;
+  /** The station's address; `ip` is missing or "0.0.0.0" while not connected. */
+  getIP(): { ip?: string };
+  getAPIP(): { ip?: string };
+  /** The ESP32 calls back with the list alone; the generic docs say (err, list). */
+  scan(callback: (first: unknown, second?: unknown) => void): void;
+  startAP(ssid: string, options: { password?: string }, callback: (err: string | null) => void): void;
+  stopAP(): void;
+  save(): void;
+  setHostname(hostname: string): void;
+  on(event: 'connected' | 'disconnected', listener: (details: { ip?: string; msg?: string; reason?: string }) => void): void;
+}
+
+/** The Wifi module, or null where there is none (Espruino's Linux build). */
+export function wifiModule(): WifiModule | null {
   try {
     return require('Wifi');
   } catch (e) {
@@ -30,26 +46,8 @@ function wifiModule(): any {
   }
 }
 
-/**
- * Calls `ready(ip)` once the board is on the network: at once where there is
- * no Wi-Fi (a host), else when the connection saved with Wifi.save() is up,
- * checking once a second and logging every ten tries.
- */
-export function whenOnline(ready: (ip: string) => void, log: (message: string) => void = () => {}): void {
-  const wifi = wifiModule();
-  if (!wifi) {
-    ready('127.0.0.1');
-    return;
-  }
-  let tries = 0;
-  const check = () => {
-    const ip = wifi.getIP().ip;
-    if (ip && ip !== '0.0.0.0') {
-      ready(ip);
-      return;
-    }
-    if (++tries % 10 === 0) log('Waiting for Wi-Fi (' + tries + ' s)');
-    setTimeout(check, 1000);
-  };
-  check();
+/** The station network Wifi.save() stored (the firmware's ".wificfg" in Storage), or null. */
+export function savedWifiNetwork(): { ssid: string; password: string } | null {
+  const saved = require('Storage').readJSON('.wificfg', true);
+  return saved && saved.ssid ? { ssid: saved.ssid, password: saved.password || '' } : null;
 }

@@ -53,6 +53,7 @@ interface EspruinoStorageFile {
 
 interface EspruinoStorage {
   read(name: string, offset?: number, length?: number): string | undefined;
+  readJSON(name: string, noExceptions: boolean): any;
   write(name: string, data: string, offset?: number, size?: number): boolean;
   erase(name: string): void;
   list(pattern?: RegExp | string): string[];
