@@ -12,7 +12,7 @@
 // - split anywhere, the input gives the same events as fed whole;
 // - valid sequences parse to exactly the events they were made from.
 import assert from 'node:assert/strict';
-import { mutate, splitsOf } from './fuzz.mjs';
+import { isUtf8, mutate, splitsOf } from './fuzz.mjs';
 
 export const MAX_MESSAGE = 4096;
 /** The close codes a server fails a connection with. */
@@ -25,17 +25,6 @@ const CONTINUATION = 0;
 const CLOSE = 8;
 const PING = 9;
 const PONG = 10;
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-function isUtf8(bytes) {
-  try {
-    strictUtf8.decode(Buffer.from(bytes, 'latin1'));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A byte string from byte values (arrays are flattened). */
 export function bytes(...codes) {

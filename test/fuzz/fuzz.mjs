@@ -35,6 +35,18 @@ export function randomSource(seed) {
   return random;
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** True when a byte string is well-formed UTF-8. */
+export function isUtf8(bytes) {
+  try {
+    strictUtf8.decode(Buffer.from(bytes, 'latin1'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A 32-bit FNV-1a hash: seeds the splits of an input from the input itself, so a reproducer is the input alone. */
 export function hashOf(text) {
   let hash = 0x811c9dc5;

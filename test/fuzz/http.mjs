@@ -294,12 +294,15 @@ export function validRequest(random, { targets, close = false } = {}) {
   return { wire: head + wireBody + trailers, event: { message, expectsContinue } };
 }
 
-/** One to four valid requests back to back, sometimes with empty lines before one (allowed, ignored). */
-export function validSequence(random, options) {
+/**
+ * One to four valid requests back to back, sometimes with empty lines before
+ * one (allowed, ignored). Options as validRequest's; `close` goes on the last.
+ */
+export function validSequence(random, options = {}) {
   let input = '';
   const expected = [];
   for (let n = random.chance(0.6) ? 1 : random.between(2, 4); n > 0; n--) {
-    const { wire, event } = validRequest(random, options);
+    const { wire, event } = validRequest(random, { targets: options.targets, close: options.close && n === 1 });
     input += (random.chance(0.1) ? '\r\n'.repeat(random.between(1, 2)) : '') + wire;
     expected.push(event);
   }
