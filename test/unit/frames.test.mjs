@@ -8,6 +8,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildFixture, loadBundle, plain, prng } from './library.mjs';
+import { randomPieces } from '../fuzz/fuzz.mjs';
+import { bytes, frame, parseFrames, xor } from '../fuzz/frames.mjs';
 
 
 // ---------------------------------------------------------------------------
@@ -19,11 +21,6 @@ const CODE = await buildFixture('frames');
 // ---------------------------------------------------------------------------
 // Host-side helpers (Node, not the emulation)
 
-/** A byte string from byte values (arrays are flattened). */
-function bytes(...codes) {
-  return Buffer.from(codes.flat()).toString('latin1');
-}
-
 /** `count` seeded random bytes. */
 function randomBytes(count, seed) {
   const random = prng(seed);
@@ -32,30 +29,8 @@ function randomBytes(count, seed) {
   return out.toString('latin1');
 }
 
-function xor(payload, key) {
-  const out = Buffer.from(payload, 'latin1');
-  for (let i = 0; i < out.length; i++) out[i] ^= key[i & 3];
-  return out.toString('latin1');
-}
-
 const KEY = [0x37, 0xfa, 0x21, 0x3d]; // RFC 6455 §5.7
 const HIGH_KEY = [0x9c, 0x80, 0xff, 0xa5]; // every byte >= 0x80: the sign bit of a 32-bit word
-
-/**
- * A client frame: FIN, RSV bits, opcode, length (7, 16 or 64 bits: the
- * smallest unless `lengthBits` says), mask key, masked payload.
- */
-function frame(opcode, payload = '', { fin = true, rsv = 0, masked = true, key = KEY, lengthBits } = {}) {
-  const n = payload.length;
-  const bits = lengthBits || (n < 126 ? 7 : n < 65536 ? 16 : 64);
-  const head = [(fin ? 0x80 : 0) | (rsv << 4) | opcode];
-  const maskBit = masked ? 0x80 : 0;
-  if (bits === 7) head.push(maskBit | n);
-  else if (bits === 16) head.push(maskBit | 126, n >> 8, n & 255);
-  else head.push(maskBit | 127, 0, 0, 0, 0, (n >>> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255);
-  if (!masked) return bytes(head) + payload;
-  return bytes(head, key) + xor(payload, key);
-}
 
 /** Masks a server frame made by encodeFrame, as a client would send it. */
 function maskServerFrame(serverFrame, key = HIGH_KEY) {
@@ -86,51 +61,11 @@ for (const lane of lanes) {
     const { NEED_MORE, MESSAGE, CONTROL, ERROR, TEXT, BINARY, CONTINUATION, CLOSE, PING, PONG } = F;
 
     /**
-     * Feeds the pieces one at a time, calling next() after each until it
-     * needs more; returns the events: [type, bytes] for a message,
-     * ['control', type, bytes(, code, reason)] for a control frame,
-     * ['error', code] for an error (after which nothing else happens).
+     * Feeds the pieces one at a time, calling next() after each until it needs
+     * more; returns the events (see parseFrames: [type, bytes] for a message,
+     * ['close', bytes, code, reason], ['error', code] last).
      */
-    function run(pieces, max = MAX) {
-      const p = new F.FrameParser(max);
-      const events = [];
-      for (const piece of pieces) {
-        p.feed(piece);
-        for (;;) {
-          const result = p.next();
-          if (result === NEED_MORE) break;
-          if (result === MESSAGE) {
-            assert.ok(p.messageType === TEXT || p.messageType === BINARY, 'a message is TEXT or BINARY');
-            events.push([p.messageType === TEXT ? 'text' : 'binary', p.message]);
-          } else if (result === CONTROL) {
-            const type = p.controlType === PING ? 'ping' : p.controlType === PONG ? 'pong' : p.controlType === CLOSE ? 'close' : p.controlType;
-            events.push(p.controlType === CLOSE ? ['close', p.controlData, p.closeCode, p.closeReason] : [type, p.controlData]);
-          } else {
-            assert.equal(result, ERROR, 'next() returns NEED_MORE, MESSAGE, CONTROL or ERROR');
-            assert.ok(p.errorReason, 'an error has a reason');
-            const code = p.errorCode;
-            // It stays failed, whatever comes next.
-            p.feed(frame(TEXT, 'more'));
-            assert.equal(p.next(), ERROR, 'next() after ERROR');
-            assert.equal(p.errorCode, code, 'the error code stays');
-            events.push(['error', code]);
-            return events;
-          }
-        }
-      }
-      return events;
-    }
-
-    /** Random pieces of 1 to `largest` bytes. */
-    function randomPieces(input, random, largest) {
-      const pieces = [];
-      for (let at = 0; at < input.length;) {
-        const size = 1 + Math.floor(random() * Math.min(input.length, largest));
-        pieces.push(input.slice(at, at + size));
-        at += size;
-      }
-      return pieces;
-    }
+    const run = (pieces, max = MAX) => parseFrames(F, pieces, max);
 
     /**
      * The events from `input` fed whole, after checking that it gives the same
