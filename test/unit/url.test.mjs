@@ -117,6 +117,18 @@ for (const mode of ['esp32', 'linux']) {
         assert.deepEqual(query('a+b=c+d&a%20b=e'), { 'a b': ['c d', 'e'] });
       });
 
+      test('64 parameters parse; a 65th throws a 400 HttpError; empty pairs do not count, repeated keys do', () => {
+        const pairs = (n) => Array.from({ length: n }, (_, i) => `k${i}=${i}`).join('&');
+        assert.equal(Object.keys(query(pairs(64))).length, 64);
+        assert.equal(Object.keys(query('&'.repeat(4000) + pairs(64) + '&&')).length, 64);
+        for (const q of [pairs(65), pairs(64) + '&flag', 'a=1&'.repeat(65), pairs(5000)]) {
+          const e = thrown(() => U.parseQuery(q), q.slice(0, 40));
+          assert.equal(e.status, 400);
+          assert.equal(e.message, 'More than 64 query parameters');
+        }
+        assert.deepEqual(query('a=1&'.repeat(64)), { a: Array(64).fill('1') });
+      });
+
       test('a bad escape in a key or value throws a 400 HttpError', () => {
         for (const q of ['%zz=1', 'a=%', 'a=1&b=%4', 'ok=1&%=x']) {
           assert.equal(thrown(() => U.parseQuery(q), q).status, 400, q);
