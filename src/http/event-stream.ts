@@ -1,5 +1,6 @@
 // The text/event-stream format (HTML Living Standard, Server-sent events).
 import { jsonStringify } from '../platform/text';
+import { LIMITS } from '../settings';
 
 export interface ServerSentEvent {
   /** A string is sent as is (split over "data:" lines); anything else as JSON. */
@@ -28,7 +29,7 @@ export function formatEvent(message: ServerSentEvent): string {
   if (message.id !== undefined) text += field('id', message.id);
   if (message.retry !== undefined) text += field('retry', Math.floor(message.retry));
   if (message.data !== undefined) {
-    const data = typeof message.data === 'string' ? message.data : jsonStringify(message.data);
+    const data = typeof message.data === 'string' ? message.data : jsonStringify(message.data, LIMITS.maxJsonDepth);
     text += 'data: ' + data.split(LINE_BREAK).join('\ndata: ') + '\n';
   }
   return text + '\n';

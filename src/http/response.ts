@@ -3,6 +3,7 @@
 import { encodeUtf8, jsonStringify } from '../platform/text';
 import { Chunk, Puller, StreamSource, puller } from './stream';
 import { ServerSentEvent, formatEvent } from './event-stream';
+import { LIMITS } from '../settings';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const UNSAFE_VALUE = /[\x00\r\n]/;
@@ -63,9 +64,13 @@ export class Response {
    */
   constructor(public body: string | null = null, public status = 200, public contentType = TEXT_TYPE) {}
 
-  /** JSON (application/json). */
+  /**
+   * JSON (application/json). Throws when `data` nests deeper than
+   * LIMITS.maxJsonDepth (12) levels or is circular: Espruino's JSON.stringify
+   * would overflow the C stack or write invalid JSON.
+   */
   static json(data: unknown, status = 200): Response {
-    return new Response(jsonStringify(data), status, JSON_TYPE);
+    return new Response(jsonStringify(data, LIMITS.maxJsonDepth), status, JSON_TYPE);
   }
 
   /** HTML text (text/html; charset=utf-8). */

@@ -17,6 +17,15 @@ const HEX_QUAD = /^[0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f]$/;
 // A Unicode-flagged empty string: binary text joined to it becomes Unicode, char by char.
 const UTF8_EMPTY = UNICODE ? E.asUTF8('') : '';
 
+/**
+ * Where `needle` first occurs in `text`, or -1. Espruino 2v29's indexOf also
+ * reports a needle that runs off the end of the text: "abc".indexOf("cd") is 2.
+ */
+export function indexOfWhole(text: string, needle: string): number {
+  const at = text.indexOf(needle);
+  return at >= 0 && at + needle.length <= text.length ? at : -1;
+}
+
 /** Text to the UTF-8 bytes a socket should carry. */
 export function encodeUtf8(text: string): string {
   if (!UNICODE || !NON_ASCII.test(text)) return text;
@@ -87,8 +96,63 @@ function escapesToUtf8(json: string): string {
   return from ? out + json.substring(from) : json;
 }
 
-/** JSON text of a value, as UTF-8 bytes ready for a socket. */
-export function jsonStringify(value: unknown): string {
+/** True for an object or an array: the values that nest. */
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * What JSON.stringify looks into for an object found under `key` of
+ * `parent` (an array's index is looked up only when needed): what its toJSON
+ * returns, if it has one (as Date does); null for what cannot nest, such as
+ * binary data, written as a flat list of numbers.
+ */
+function jsonContainer(value: any, parent: any, key: string | undefined): object | null {
+  if (typeof value.toJSON === 'function') {
+    value = value.toJSON(key === undefined ? String(parent.indexOf(value)) : key);
+    if (!isObject(value)) return null;
+  }
+  return value instanceof ArrayBuffer || (typeof value.BYTES_PER_ELEMENT === 'number' && value.buffer instanceof ArrayBuffer) ? null : value;
+}
+
+/**
+ * True when `value` nests arrays and objects no deeper than `limit`, as
+ * jsonNestingWithin is for JSON text; a cycle nests without end. Espruino's
+ * JSON.stringify recurses in C: it writes " ... " (invalid JSON) for a cycle,
+ * and where the stack runs low on a device, while the Linux build does not
+ * check its stack at all. The walk keeps its own stack (a level of JavaScript
+ * recursion costs the interpreter more C stack than a level of JSON) and runs
+ * as little JavaScript per value as it can: every Response.json pays for it.
+ */
+export function jsonValueWithin(value: unknown, limit: number): boolean {
+  const root = isObject(value) ? jsonContainer(value, null, '') : null;
+  // Containers still to look into, and the depth of each (the root's is 1).
+  const pending: object[] = root ? [root] : [];
+  const depths: number[] = [1];
+  while (pending.length) {
+    const container: any = pending.pop();
+    const depth = depths.pop() as number;
+    // Only objects nest: filter skips an array's other values natively (indexing would search the array each time).
+    const isArray = Array.isArray(container);
+    const members: any[] = isArray ? container.filter(isObject) : Object.keys(container);
+    for (let i = 0; i < members.length; i++) {
+      const item = isArray ? members[i] : container[members[i]];
+      const inner = typeof item === 'object' && item !== null ? jsonContainer(item, container, isArray ? undefined : members[i]) : null;
+      if (!inner) continue;
+      if (depth >= limit) return false;
+      pending.push(inner);
+      depths.push(depth + 1);
+    }
+  }
+  return true;
+}
+
+/**
+ * JSON text of a value, as UTF-8 bytes ready for a socket. Throws an Error
+ * when the value nests deeper than `maxDepth` or is circular (see jsonValueWithin).
+ */
+export function jsonStringify(value: unknown, maxDepth: number): string {
+  if (!jsonValueWithin(value, maxDepth)) throw new Error('JSON data nested deeper than ' + maxDepth + ' levels, or circular');
   const json = JSON.stringify(value);
   if (json === undefined) return 'null';
   if (UNICODE) return encodeUtf8(json);

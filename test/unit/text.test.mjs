@@ -39,6 +39,7 @@ for (const mode of ['esp32', 'linux']) {
   describe(`text (${mode})`, () => {
     const { emu, exports: T } = loadEmulated(CODE, mode, 'text');
     const jsonParse = (bytes) => T.jsonParse(bytes, 20);
+    const jsonStringify = (value) => T.jsonStringify(value, 20);
 
     describe('JSON nesting depth (Espruino parses JSON recursively in C, with no stack check)', () => {
       const nested = (depth, open = '[', close = ']') => open.repeat(depth) + close.repeat(depth);
@@ -56,6 +57,81 @@ for (const mode of ['esp32', 'linux']) {
       test('many brackets side by side are not depth', () => {
         assert.equal(T.jsonNestingWithin('[' + '[],'.repeat(100) + '[]]', 2), true);
       });
+    });
+
+    describe('JSON values before JSON.stringify (it recurses in C too, and writes " ... " for a cycle)', () => {
+      const nestedArrays = (depth) => {
+        let value = 1;
+        for (let i = 0; i < depth; i++) value = [value];
+        return value;
+      };
+      const nestedMixed = (depth) => {
+        let value = 'leaf';
+        for (let i = 0; i < depth; i++) value = i % 2 ? { k: value, n: 1 } : [0, value];
+        return value;
+      };
+      const ContextError = emu.run('Error');
+      const refusal = (e) => e instanceof ContextError && e.message === 'JSON data nested deeper than 12 levels, or circular';
+
+      test('up to the limit is stringified; one level more throws an Error saying why', () => {
+        assert.equal(T.jsonStringify(nestedArrays(12), 12), '['.repeat(12) + '1' + ']'.repeat(12));
+        assert.throws(() => T.jsonStringify(nestedArrays(13), 12), refusal);
+        assert.equal(T.jsonValueWithin(nestedMixed(12), 12), true);
+        assert.equal(T.jsonValueWithin(nestedMixed(13), 12), false);
+        assert.equal(T.jsonValueWithin(nestedArrays(5000), 12), false);
+      });
+
+      test('scalars and empty containers are shallow', () => {
+        for (const value of [1, 'x', null, undefined, true, [], {}]) assert.equal(T.jsonValueWithin(value, 1), true, String(value));
+        assert.equal(T.jsonValueWithin([[]], 1), false);
+        assert.equal(T.jsonValueWithin({ a: {} }, 1), false);
+      });
+
+      test('containers side by side, and one value reached twice, are not depth', () => {
+        const shared = nestedArrays(10);
+        assert.equal(T.jsonValueWithin([shared, shared, { a: shared }], 12), true);
+        assert.equal(T.jsonValueWithin(Array.from({ length: 2000 }, () => [[1]]), 3), true);
+        assert.equal(T.jsonValueWithin({ a: [[1]], b: { c: [[[1]]] } }, 5), true);
+        assert.equal(T.jsonValueWithin({ a: [[1]], b: { c: [[[1]]] } }, 4), false);
+        assert.equal(T.jsonValueWithin([1, 'x', { deep: [[[[1]]]] }, null], 5), false, 'an object among other values');
+      });
+
+      test('circular data throws, however long the loop', () => {
+        const loops = emu.run(`[
+          (function () { var a = { x: 1 }; a.self = a; return a; })(),
+          (function () { var a = [1]; a.push([2, a]); return a; })(),
+          (function () { var a = {}; var b = { a: a }; a.list = [0, { b: b }]; return { root: a }; })(),
+          (function () { var a = { n: 0 }; var cur = a; for (var i = 0; i < 30; i++) { cur.next = { n: i }; cur = cur.next; } cur.next = a; return a; })()
+        ]`);
+        for (const value of loops) {
+          assert.equal(T.jsonValueWithin(value, 12), false);
+          assert.throws(() => T.jsonStringify(value, 12), refusal);
+        }
+      });
+
+      test('what toJSON returns is what counts, called with the key', () => {
+        assert.equal(T.jsonValueWithin({ a: { toJSON: () => nestedArrays(20) } }, 12), false);
+        assert.equal(T.jsonValueWithin({ toJSON: () => nestedArrays(13) }, 12), false);
+        assert.equal(T.jsonValueWithin(nestedArrays(11).concat([{ toJSON: () => 'flat' }]), 12), true);
+        const keys = [];
+        const record = { toJSON: (key) => keys.push(key) };
+        T.jsonValueWithin({ k: record, list: ['x', record] }, 12);
+        assert.deepEqual(keys.sort(), ['1', 'k']);
+        assert.equal(T.jsonValueWithin(emu.run('[[new Date(0)]]'), 2), true, 'a Date is a string');
+      });
+
+      test('binary data is a leaf: its elements are numbers', () => {
+        assert.equal(T.jsonValueWithin(emu.run('[[new Uint8Array(1000), new ArrayBuffer(8), new Float32Array(3)]]'), 2), true);
+      });
+    });
+
+    test('indexOfWhole finds only a whole needle (Espruino\'s indexOf also reports one running off the end)', () => {
+      assert.equal(T.indexOfWhole('abc', 'cd'), -1);
+      assert.equal(T.indexOfWhole('ab\r', '\r\n'), -1);
+      assert.equal(T.indexOfWhole('ab\r\n', '\r\n'), 2);
+      assert.equal(T.indexOfWhole('abcabc', 'bc'), 1);
+      assert.equal(T.indexOfWhole('abc', ''), 0);
+      assert.equal(T.indexOfWhole('', 'a'), -1);
     });
     const contextParse = emu.run('JSON.parse');
     /** How the interpreter holds a piece of text: UTF-8 bytes on esp32, Unicode on linux. */
@@ -114,7 +190,7 @@ for (const mode of ['esp32', 'linux']) {
     describe('jsonStringify', () => {
       test('UTF-8 JSON bytes that parse back to the value', () => {
         for (const s of SAMPLES) {
-          const out = T.jsonStringify(text(s));
+          const out = jsonStringify(text(s));
           assertBytes(out, Buffer.from(out, 'latin1').toString('utf8'), JSON.stringify(s)); // a byte string
           assert.equal(JSON.parse(Buffer.from(out, 'latin1').toString('utf8')), s, JSON.stringify(s));
         }
@@ -122,37 +198,37 @@ for (const mode of ['esp32', 'linux']) {
 
       test('objects, arrays and non-ASCII keys', () => {
         const value = { 'clé': ['é', 1, true, null, { 'ключ': 'значение' }], plain: 'x', n: -1.5, emoji: '😀' };
-        const out = T.jsonStringify(inContext(value));
+        const out = jsonStringify(inContext(value));
         assert.deepEqual(JSON.parse(Buffer.from(out, 'latin1').toString('utf8')), value);
       });
 
       test('esp32: non-ASCII goes out as raw UTF-8 bytes, not \\u00XX escapes', { skip: mode === 'linux' && 'linux output escapes instead' }, () => {
         for (const s of ['café', '€', '日本', '😀', 'a "é" \\ b']) {
-          assertBytes(T.jsonStringify(text(s)), JSON.stringify(s), JSON.stringify(s));
+          assertBytes(jsonStringify(text(s)), JSON.stringify(s), JSON.stringify(s));
         }
       });
 
       test('a backslash before a high byte, or before "u00", stays what it was', () => {
         for (const s of ['\\é', '\\\\é', '\\u00e9', '\\\\u00e9', '\\\\\\u00C3é', 'x\\u00', '\\u00é']) {
-          const out = T.jsonStringify(text(s));
+          const out = jsonStringify(text(s));
           assert.equal(JSON.parse(Buffer.from(out, 'latin1').toString('utf8')), s, JSON.stringify(s));
         }
       });
 
       test('control characters and DEL stay escaped', () => {
         const s = '\x00\x01\x1f\x7f\b\f\n\r\t';
-        const out = T.jsonStringify(s);
+        const out = jsonStringify(s);
         assert.ok(!/[\x00-\x1f\x7f]/.test(out), `no raw controls: ${JSON.stringify(out)}`);
         assert.equal(JSON.parse(out), s);
       });
 
       test('numbers, booleans, null; undefined and functions give "null"', () => {
-        assert.equal(T.jsonStringify(42), '42');
-        assert.equal(T.jsonStringify(true), 'true');
-        assert.equal(T.jsonStringify(null), 'null');
-        assert.equal(T.jsonStringify(undefined), 'null');
-        assert.equal(T.jsonStringify(() => 1), 'null');
-        assert.equal(T.jsonStringify(inContext({ a: [1, 'b'] })), '{"a":[1,"b"]}');
+        assert.equal(jsonStringify(42), '42');
+        assert.equal(jsonStringify(true), 'true');
+        assert.equal(jsonStringify(null), 'null');
+        assert.equal(jsonStringify(undefined), 'null');
+        assert.equal(jsonStringify(() => 1), 'null');
+        assert.equal(jsonStringify(inContext({ a: [1, 'b'] })), '{"a":[1,"b"]}');
       });
     });
 
@@ -197,9 +273,9 @@ for (const mode of ['esp32', 'linux']) {
       });
 
       test('jsonParse(jsonStringify(x)) gives x back', () => {
-        for (const s of SAMPLES) assert.equal(jsonParse(T.jsonStringify(text(s))), text(s), JSON.stringify(s));
+        for (const s of SAMPLES) assert.equal(jsonParse(jsonStringify(text(s))), text(s), JSON.stringify(s));
         const value = { 'ключ': ['é', '😀', '\\u00e9', { '': 'x' }], n: 3 };
-        assert.deepEqual(plain(jsonParse(T.jsonStringify(inContext(value)))), asText(value));
+        assert.deepEqual(plain(jsonParse(jsonStringify(inContext(value)))), asText(value));
       });
     });
   });
