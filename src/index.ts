@@ -24,6 +24,10 @@ export type { Handler, Middleware, MiddlewareFunction, MiddlewareObject, Next } 
 export { CORSMiddleware } from './middleware/cors';
 export type { CORSOptions } from './middleware/cors';
 export { LoggingMiddleware } from './middleware/logging';
+export { BasicAuthMiddleware, BearerAuthMiddleware, constantTimeEqual } from './middleware/auth';
+export type { AuthPaths, AuthVerdict, BasicAuthOptions, BearerAuthOptions } from './middleware/auth';
+export { SecurityHeadersMiddleware } from './middleware/security-headers';
+export type { SecurityHeadersOptions } from './middleware/security-headers';
 export { ConsoleLogger, FileLogger, NoOpLogger } from './log/logger';
 export type { Logger, LogLevel } from './log/logger';
 export { startWifi } from './wifi/bootstrap';

@@ -20,6 +20,11 @@ export class Request {
   version: number;
   /** Values of the route's <param> segments, percent-decoded. */
   pathParams: { [name: string]: string } = {};
+  /**
+   * Who BasicAuthMiddleware or BearerAuthMiddleware let in: the user name or
+   * the token, or what their verify function returned instead of `true`.
+   */
+  user?: any;
 
   private parsedQuery?: QueryParams;
   private parsedJson?: unknown;

@@ -1,11 +1,11 @@
-// Unit tests of middleware composition, CORS and logging
-// (src/middleware/compose.ts, cors.ts, logging.ts), run as the real ES5
+// Unit tests of middleware composition, CORS, logging, auth and security
+// headers (src/middleware/*.ts), run as the real ES5
 // library build inside the Espruino emulation, in both modes. Middleware is
 // called directly with fake requests and fake `next` functions.
 
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildFixture, loadEmulated } from './library.mjs';
+import { buildFixture, loadEmulated, plain } from './library.mjs';
 
 
 // ---------------------------------------------------------------------------
@@ -43,7 +43,9 @@ const CORS_HEADER = /^access-control-|^vary$/i;
 for (const mode of ['esp32', 'linux']) {
   describe(`middleware (${mode})`, () => {
     const { emu, exports: M } = loadEmulated(CODE, mode, 'middleware');
-    const { compose, CORSMiddleware, LoggingMiddleware, Response } = M;
+    const { compose, CORSMiddleware, LoggingMiddleware, BasicAuthMiddleware, BearerAuthMiddleware, SecurityHeadersMiddleware, constantTimeEqual, Response } = M;
+    /** How the interpreter holds a piece of text: UTF-8 bytes on esp32, Unicode on linux. */
+    const text = (s) => (mode === 'esp32' ? Buffer.from(s, 'utf8').toString('latin1') : s);
     const ContextPromise = emu.run('Promise');
 
     /** A `next` that records its calls and answers with a fresh Response (or a promise of one). */
@@ -400,6 +402,267 @@ for (const mode of ['esp32', 'linux']) {
         }], fakeNext());
         chain(request('DELETE', '/pot'));
         assert.match(logger.lines[0][0], /^10\.0\.0\.7 \| DELETE \/pot \| 418 \| /);
+      });
+    });
+    // ----- Auth --------------------------------------------------------------
+
+    const basic = (user, password) => 'Basic ' + Buffer.from(user + ':' + password, 'utf8').toString('base64');
+    /** The JSON body of a Response made in the emulation. */
+    const bodyOf = (res) => JSON.parse(res.body);
+
+    describe('constantTimeEqual', () => {
+      test('equal strings only', () => {
+        assert.equal(constantTimeEqual('s3cret', 's3cret'), true);
+        assert.equal(constantTimeEqual('', ''), true);
+        for (const given of ['s3creT', 's3cre', 's3cret!', '', 'x3cret', '\x00s3cret']) assert.equal(constantTimeEqual(given, 's3cret'), false, given);
+        assert.equal(constantTimeEqual('\x00', ''), false);
+      });
+
+      test('compares every character of the expected value, wherever the first difference is and whatever the given length', () => {
+        for (const given of ['s3cret', 'x3cret', 's3creX', 's', '', 's3cret-and-more']) {
+          const compared = [];
+          const probe = { length: given.length, charCodeAt: (i) => { compared.push(i); return given.charCodeAt(i); } };
+          constantTimeEqual(probe, 's3cret');
+          assert.deepEqual(compared, [0, 1, 2, 3, 4, 5], given);
+        }
+      });
+    });
+
+    describe('BasicAuthMiddleware', () => {
+      const CHALLENGE = 'Basic realm="MicroServer", charset="UTF-8"';
+      const users = () => ({ admin: 's3cret', [text('jürgen')]: text('pässwörd') });
+      const withAuth = (authorization, path = '/') => request('GET', path, authorization === undefined ? {} : { authorization });
+
+      test('no credentials: 401 with the challenge, next not called', () => {
+        const next = fakeNext();
+        const res = new BasicAuthMiddleware({ users: users() }).handle(withAuth(undefined), next);
+        assert.equal(res.status, 401);
+        assert.equal(headValue(res, 'WWW-Authenticate'), CHALLENGE);
+        assert.deepEqual(bodyOf(res), { error: 'Unauthorized', code: 401 });
+        assert.equal(next.calls.length, 0);
+      });
+
+      test('the right pair reaches next, as req.user', () => {
+        const auth = new BasicAuthMiddleware({ users: users() });
+        const next = fakeNext();
+        const req = withAuth(basic('admin', 's3cret'));
+        assert.equal(auth.handle(req, next).status, 200);
+        assert.equal(next.calls[0], req);
+        assert.equal(req.user, 'admin');
+        const utf8 = withAuth(basic('jürgen', 'pässwörd'));
+        assert.equal(auth.handle(utf8, next).status, 200);
+        assert.equal(utf8.user, text('jürgen'));
+        assert.equal(auth.handle(withAuth(basic('admin', 'pass:with:colons')), next).status, 401);
+      });
+
+      test('a password with colons is split at the first one only', () => {
+        const auth = new BasicAuthMiddleware({ users: { admin: 'a:b:c' } });
+        assert.equal(auth.handle(withAuth(basic('admin', 'a:b:c')), fakeNext()).status, 200);
+      });
+
+      test('wrong or malformed credentials: 401 with the challenge', () => {
+        const auth = new BasicAuthMiddleware({ users: users() });
+        const headers = [basic('admin', 'wrong'), basic('root', 's3cret'), basic('jürgen', 's3cret'), basic('admin', ''), basic('', ''),
+          'Basic', 'Basic ', 'Basic ***', 'Basic YWRtaW4=', 'Bearer YWRtaW46czNjcmV0', 'YWRtaW46czNjcmV0', 'Basic YWRt aW46czNjcmV0'];
+        for (const authorization of headers) {
+          const next = fakeNext();
+          const res = auth.handle(withAuth(authorization), next);
+          assert.equal(res.status, 401, authorization);
+          assert.equal(headValue(res, 'WWW-Authenticate'), CHALLENGE, authorization);
+          assert.equal(next.calls.length, 0, authorization);
+        }
+      });
+
+      test('the scheme is case-insensitive and extra spaces are fine', () => {
+        const auth = new BasicAuthMiddleware({ users: users() });
+        for (const authorization of [basic('admin', 's3cret').replace('Basic', 'basic'), basic('admin', 's3cret').replace('Basic ', 'BASIC   ')]) {
+          assert.equal(auth.handle(withAuth(authorization), fakeNext()).status, 200, authorization);
+        }
+      });
+
+      test('verify: gets the user and password as text; true admits as the user name, another value becomes req.user', () => {
+        const seen = [];
+        const auth = new BasicAuthMiddleware({
+          verify: (user, password, req) => {
+            seen.push([user, password, req.path]);
+            return password === text('pässwörd') && (user === 'admin' ? true : { id: 7 });
+          },
+        });
+        const admin = withAuth(basic('admin', 'pässwörd'), '/a');
+        assert.equal(auth.handle(admin, fakeNext()).status, 200);
+        assert.equal(admin.user, 'admin');
+        const other = withAuth(basic('jürgen', 'pässwörd'), '/b');
+        assert.equal(auth.handle(other, fakeNext()).status, 200);
+        assert.deepEqual(plain(other.user), { id: 7 });
+        assert.equal(auth.handle(withAuth(basic('admin', 'nope'), '/c'), fakeNext()).status, 401);
+        assert.deepEqual(seen, [['admin', text('pässwörd'), '/a'], [text('jürgen'), text('pässwörd'), '/b'], ['admin', 'nope', '/c']]);
+      });
+
+      test('verify may answer with a promise', async () => {
+        const auth = new BasicAuthMiddleware({ verify: (user) => ContextPromise.resolve(user === 'admin') });
+        const next = fakeNext();
+        const admitted = auth.handle(withAuth(basic('admin', 'x')), next);
+        assert.equal(typeof admitted.then, 'function');
+        assert.equal((await admitted).status, 200);
+        const refused = await auth.handle(withAuth(basic('guest', 'x')), next);
+        assert.equal(refused.status, 401);
+        assert.equal(next.calls.length, 1);
+      });
+
+      test('paths: prefixes cover the path and what is under it, decoded and in any case; other paths pass untouched', () => {
+        const auth = new BasicAuthMiddleware({ users: users(), paths: ['/admin', '/ws/private/'] });
+        for (const path of ['/admin', '/admin/', '/admin/x/y', '/%61dmin', '/ADMIN/x', '/Admin', '/admin%2Fx', '/admin%zz', '/%zz', '/ws/private', '/ws/private/room']) {
+          assert.equal(auth.handle(withAuth(undefined, path), fakeNext()).status, 401, path);
+        }
+        for (const path of ['/', '/administrator', '/public/admin', '/ws/privateer', '/ws']) {
+          const next = fakeNext();
+          assert.equal(auth.handle(withAuth(undefined, path), next).status, 200, path);
+          assert.equal(next.calls.length, 1, path);
+        }
+        const everything = new BasicAuthMiddleware({ users: users(), paths: ['/'] });
+        assert.equal(everything.handle(withAuth(undefined, '/anything'), fakeNext()).status, 401);
+        assert.throws(() => new BasicAuthMiddleware({ users: users(), paths: ['admin'] }), /must start with "\/"/);
+      });
+
+      test('paths may be a function', () => {
+        const auth = new BasicAuthMiddleware({ users: users(), paths: (req) => req.method !== 'GET' });
+        assert.equal(auth.handle(request('GET', '/x'), fakeNext()).status, 200);
+        assert.equal(auth.handle(request('POST', '/x'), fakeNext()).status, 401);
+      });
+
+      test('guard(handler): the check for one route, whatever paths say', () => {
+        const auth = new BasicAuthMiddleware({ users: users(), paths: ['/elsewhere'] });
+        const handler = fakeNext({ status: 204 });
+        const guarded = auth.guard(handler);
+        assert.equal(guarded(request('GET', '/route')).status, 401);
+        assert.equal(handler.calls.length, 0);
+        const req = withAuth(basic('admin', 's3cret'), '/route');
+        assert.equal(guarded(req).status, 204);
+        assert.equal(handler.calls[0], req);
+        assert.equal(req.user, 'admin');
+      });
+
+      test('the realm is a quoted-string (quotes and backslashes escaped, UTF-8); control characters are refused', () => {
+        const res = new BasicAuthMiddleware({ users: users(), realm: text('a "b" \\ ü') }).handle(request(), fakeNext());
+        assert.equal(headValue(res, 'WWW-Authenticate'), Buffer.from('Basic realm="a \\"b\\" \\\\ ü", charset="UTF-8"', 'utf8').toString('latin1'));
+        for (const realm of ['a\r\nX-Injected: 1', 'a\x00', 'a\nb']) {
+          assert.throws(() => new BasicAuthMiddleware({ users: users(), realm }), /control characters/, JSON.stringify(realm));
+        }
+      });
+
+      test('users or verify, exactly one; user names cannot hold ":"', () => {
+        assert.throws(() => new BasicAuthMiddleware({}), /users or verify/);
+        assert.throws(() => new BasicAuthMiddleware({ users: users(), verify: () => true }), /users or verify/);
+        assert.throws(() => new BasicAuthMiddleware({ users: { 'a:b': 'c' } }), /cannot hold ":"/);
+      });
+    });
+
+    describe('BearerAuthMiddleware', () => {
+      const CHALLENGE = 'Bearer realm="MicroServer"';
+      const withToken = (authorization) => request('GET', '/api', authorization === undefined ? {} : { authorization });
+
+      test('no token, or another scheme: 401 with the bare challenge', () => {
+        const auth = new BearerAuthMiddleware({ tokens: ['t-1'] });
+        for (const authorization of [undefined, basic('a', 'b'), 'Token t-1', 'Bearert-1']) {
+          const res = auth.handle(withToken(authorization), fakeNext());
+          assert.equal(res.status, 401, authorization);
+          assert.equal(headValue(res, 'WWW-Authenticate'), CHALLENGE, authorization);
+        }
+      });
+
+      test('a malformed token: 400, error="invalid_request"', () => {
+        const auth = new BearerAuthMiddleware({ tokens: ['t-1'] });
+        for (const authorization of ['Bearer', 'Bearer ', 'Bearer t-1 t-2', 'Bearer t-1,t-2', 'Bearer =t', 'Bearer t=1', 'Bearer t\xe9']) {
+          const next = fakeNext();
+          const res = auth.handle(withToken(authorization), next);
+          assert.equal(res.status, 400, authorization);
+          assert.equal(headValue(res, 'WWW-Authenticate'), CHALLENGE + ', error="invalid_request"', authorization);
+          assert.deepEqual(bodyOf(res), { error: 'Malformed Authorization header', code: 400 });
+          assert.equal(next.calls.length, 0);
+        }
+      });
+
+      test('a wrong token: 401, error="invalid_token"; a listed one reaches next as req.user', () => {
+        const auth = new BearerAuthMiddleware({ tokens: ['t-1', 'abc.DEF_ghi~+/=='] });
+        for (const token of ['t-2', 't-', 't-11', 'T-1', 'abc.DEF_ghi~+/=']) {
+          const res = auth.handle(withToken('Bearer ' + token), fakeNext());
+          assert.equal(res.status, 401, token);
+          assert.equal(headValue(res, 'WWW-Authenticate'), CHALLENGE + ', error="invalid_token"', token);
+        }
+        for (const token of ['t-1', 'abc.DEF_ghi~+/==']) {
+          const req = withToken('bearer ' + token);
+          assert.equal(auth.handle(req, fakeNext()).status, 200, token);
+          assert.equal(req.user, token);
+        }
+      });
+
+      test('verify, synchronous or with a promise; its value becomes req.user', async () => {
+        const auth = new BearerAuthMiddleware({ realm: 'api', verify: (token, req) => (token === 'good' ? { owner: req.path } : false) });
+        const req = withToken('Bearer good');
+        assert.equal(auth.handle(req, fakeNext()).status, 200);
+        assert.deepEqual(plain(req.user), { owner: '/api' });
+        assert.equal(headValue(auth.handle(withToken('Bearer bad'), fakeNext()), 'WWW-Authenticate'), 'Bearer realm="api", error="invalid_token"');
+        const later = new BearerAuthMiddleware({ verify: (token) => ContextPromise.resolve(token === 'good') });
+        const asyncReq = withToken('Bearer good');
+        assert.equal((await later.handle(asyncReq, fakeNext())).status, 200);
+        assert.equal(asyncReq.user, 'good');
+      });
+
+      test('guard(handler) and paths work as for Basic', () => {
+        const auth = new BearerAuthMiddleware({ tokens: ['t-1'], paths: ['/api'] });
+        assert.equal(auth.handle(request('GET', '/open'), fakeNext()).status, 200);
+        assert.equal(auth.handle(request('GET', '/api/x'), fakeNext()).status, 401);
+        const guarded = auth.guard(fakeNext({ status: 202 }));
+        assert.equal(guarded(request('GET', '/open')).status, 401);
+        assert.equal(guarded(request('GET', '/open', { authorization: 'Bearer t-1' })).status, 202);
+      });
+
+      test('tokens or verify, exactly one; tokens must be RFC 6750 b64tokens', () => {
+        assert.throws(() => new BearerAuthMiddleware({}), /tokens or verify/);
+        assert.throws(() => new BearerAuthMiddleware({ tokens: ['a'], verify: () => true }), /tokens or verify/);
+        for (const token of ['has space', 'a,b', '', 'tök']) assert.throws(() => new BearerAuthMiddleware({ tokens: [token] }), /b64token/, token);
+      });
+    });
+
+    // ----- Security headers ----------------------------------------------------
+
+    describe('SecurityHeadersMiddleware', () => {
+      const DEFAULTS = [
+        ['X-Content-Type-Options', 'nosniff'], ['X-Frame-Options', 'DENY'], ['Referrer-Policy', 'no-referrer'],
+        ['Content-Security-Policy', "default-src 'self'"],
+      ];
+
+      test('defaults on a response without headers', () => {
+        const res = new SecurityHeadersMiddleware().handle(request(), fakeNext());
+        assert.deepEqual(headLines(res), DEFAULTS);
+      });
+
+      test('headers the response already has are kept, in any case; the others are added after them', () => {
+        const res = new SecurityHeadersMiddleware().handle(request(), fakeNext({ head: 'x-frame-options: SAMEORIGIN\r\nCONTENT-SECURITY-POLICY: none\r\nX-Other: 1\r\n' }));
+        assert.deepEqual(headLines(res), [['x-frame-options', 'SAMEORIGIN'], ['CONTENT-SECURITY-POLICY', 'none'], ['X-Other', '1'],
+          ['X-Content-Type-Options', 'nosniff'], ['Referrer-Policy', 'no-referrer']]);
+      });
+
+      test('a header named like the start of another is not taken for it', () => {
+        const res = new SecurityHeadersMiddleware().handle(request(), fakeNext({ head: 'X-Frame: 1\r\nReferrer-Policy-Extra: 2\r\n' }));
+        assert.equal(headValue(res, 'X-Frame-Options'), 'DENY');
+        assert.equal(headValue(res, 'Referrer-Policy'), 'no-referrer');
+      });
+
+      test('each value can be changed or left out (false)', () => {
+        const mw = new SecurityHeadersMiddleware({ frameOptions: 'SAMEORIGIN', contentSecurityPolicy: false, referrerPolicy: 'same-origin', contentTypeOptions: false });
+        assert.deepEqual(headLines(mw.handle(request(), fakeNext())), [['X-Frame-Options', 'SAMEORIGIN'], ['Referrer-Policy', 'same-origin']]);
+        const none = new SecurityHeadersMiddleware({ frameOptions: false, contentSecurityPolicy: false, referrerPolicy: false, contentTypeOptions: false });
+        assert.deepEqual(headLines(none.handle(request(), fakeNext())), []);
+      });
+
+      test('a value that would split the response is refused at construction', () => {
+        assert.throws(() => new SecurityHeadersMiddleware({ contentSecurityPolicy: "default-src 'self'\r\nSet-Cookie: x=1" }), /CR, LF and NUL/);
+      });
+
+      test('works with a promise from next', async () => {
+        const res = await new SecurityHeadersMiddleware().handle(request(), fakeNext({ async: true }));
+        assert.deepEqual(headLines(res), DEFAULTS);
       });
     });
   });
