@@ -473,6 +473,16 @@ for (const mode of ['esp32', 'linux']) {
         }
       });
 
+      test('every user is compared, name and password, whichever matches (the time tells no user name)', () => {
+        const auth = new BasicAuthMiddleware({ users: { admin: 's3cret', bob: 'hunter2' } });
+        for (const [user, password, found] of [['admin', 's3cret', true], ['bob', 'hunter2', true], ['bob', 'x', false], ['nobody', '', false]]) {
+          const compared = { user: 0, password: 0 };
+          const probe = (s, kind) => ({ length: s.length, charCodeAt: (i) => { compared[kind]++; return s.charCodeAt(i); } });
+          assert.equal(auth.known(probe(user, 'user'), probe(password, 'password')), found, user);
+          assert.deepEqual(compared, { user: 'admin'.length + 'bob'.length, password: 's3cret'.length + 'hunter2'.length }, user);
+        }
+      });
+
       test('the scheme is case-insensitive and extra spaces are fine', () => {
         const auth = new BasicAuthMiddleware({ users: users() });
         for (const authorization of [basic('admin', 's3cret').replace('Basic', 'basic'), basic('admin', 's3cret').replace('Basic ', 'BASIC   ')]) {
