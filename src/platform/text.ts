@@ -75,7 +75,9 @@ function escapesToUtf8(json: string): string {
   let out = '';
   let from = 0;
   let at = json.indexOf('\\u');
-  while (at >= 0) {
+  // Espruino's indexOf reports a backslash at the very end, whatever the start
+  // index: without the length check, a body ending in one looped here forever.
+  while (at >= 0 && at + 2 <= json.length) {
     const hex = json.substr(at + 2, 4);
     let cp = HEX_QUAD.test(hex) ? parseInt(hex, 16) : 0;
     let end = at + 6;

@@ -19,6 +19,7 @@ import { buildFixture, loadBundle } from '../unit/library.mjs';
 import { isUtf8, literal, mutate, randomSource } from './fuzz.mjs';
 import { validSequence } from './http.mjs';
 import { bytes, frame, frameCase, parseFrames } from './frames.mjs';
+import { SERVER_REGRESSIONS } from './regressions.mjs';
 
 const CASES = 300;
 const WS_CASES = 100;
@@ -255,6 +256,14 @@ describe(`fuzzing a running server (${lane()})`, () => {
   test(`${WS_CASES} valid, mutated and random WebSocket frame sequences are echoed, then closed with the code the frame parser gives`, async (t) => {
     const seen = await runAll(frameCases(SEED + 2, WS_CASES), (input) => checkWebSocketCase(app.port, F, input));
     t.diagnostic(`client frames ended in: ${JSON.stringify(seen)}`);
+  });
+
+  test('inputs that once broke the server are answered', async () => {
+    for (const { input, statuses } of SERVER_REGRESSIONS) {
+      const { text, closed } = await rawExchange(app.port, input, { idleMs: 3000 });
+      assert.deepEqual(responsesIn(text).map((r) => r.status), statuses, literal(input));
+      assert.ok(closed, `the server closed after answering ${literal(input)}`);
+    }
   });
 
   test('the server answers as before', async () => {
