@@ -1,5 +1,5 @@
 // One HTTP request as handlers see it.
-import { jsonParse, decodeUtf8 } from '../platform/text';
+import { jsonParse, decodeUtf8, indexOfWhole } from '../platform/text';
 import { LIMITS } from '../settings';
 import { parseQuery, QueryParams } from './url';
 import { Headers, ParsedMessage } from './parser';
@@ -33,7 +33,7 @@ export class Request {
     const target = message.target;
     const question = target.indexOf('?');
     let path = question < 0 ? target : target.substring(0, question);
-    const scheme = path.indexOf('://');
+    const scheme = indexOfWhole(path, '://');
     if (scheme > 0 && path.charAt(0) !== '/') {
       // absolute-form (RFC 9112 §3.2.2): keep only the path.
       const slash = path.indexOf('/', scheme + 3);

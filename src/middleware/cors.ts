@@ -3,6 +3,7 @@
 import { Request } from '../http/request';
 import { Response } from '../http/response';
 import { MaybePromise, Next, whenReady } from './types';
+import { indexOfWhole } from '../platform/text';
 
 export interface CORSOptions {
   /** "*" (default), a list of allowed origins, or a function deciding per origin. */
@@ -58,10 +59,10 @@ export class CORSMiddleware {
     const head = this.originHead(origin);
     if (req.method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined) {
       const res = new Response(null, 204);
-      res.head += head.indexOf('Allow-Origin') >= 0 ? head + this.extra + this.preflight : head;
+      res.head += indexOfWhole(head, 'Allow-Origin') >= 0 ? head + this.extra + this.preflight : head;
       return res;
     }
-    const extra = head.indexOf('Allow-Origin') >= 0 ? head + this.extra : head;
+    const extra = indexOfWhole(head, 'Allow-Origin') >= 0 ? head + this.extra : head;
     return whenReady(next(req), (res) => {
       res.head += extra;
       return res;

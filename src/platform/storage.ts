@@ -1,4 +1,5 @@
 // Espruino's Storage (flash on a board, ./espruino.flash on Linux).
+import { indexOfWhole } from './text';
 
 /** Longest name a StorageFile (open()) may have: Storage's 28 minus the chunk number. */
 export const MAX_STORAGE_FILE_NAME = 27;
@@ -53,7 +54,7 @@ function storageName(name: string): string | null {
   if (manifest === undefined) return null;
   const wantsGzip = name.substring(name.length - 3) === '.gz';
   const key = '"' + (wantsGzip ? name.substring(0, name.length - 3) : name) + '":"';
-  const at = manifest.indexOf(key);
+  const at = indexOfWhole(manifest, key);
   if (at < 0) return null;
   const start = at + key.length;
   const stored = manifest.substring(start, manifest.indexOf('"', start));

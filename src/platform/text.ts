@@ -18,11 +18,14 @@ const HEX_QUAD = /^[0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f][0-9A-Fa-f]$/;
 const UTF8_EMPTY = UNICODE ? E.asUTF8('') : '';
 
 /**
- * Where `needle` first occurs in `text`, or -1. Espruino 2v29's indexOf also
- * reports a needle that runs off the end of the text: "abc".indexOf("cd") is 2.
+ * Where `needle` first occurs in `text` from `from` on, or -1. Espruino 2v29's
+ * indexOf also reports a needle that runs off the end of the text
+ * ("abc".indexOf("cd") is 2); such a partial match is always the last
+ * candidate, so rejecting it loses no whole match. Use this for every needle
+ * longer than one character.
  */
-export function indexOfWhole(text: string, needle: string): number {
-  const at = text.indexOf(needle);
+export function indexOfWhole(text: string, needle: string, from = 0): number {
+  const at = text.indexOf(needle, from);
   return at >= 0 && at + needle.length <= text.length ? at : -1;
 }
 
@@ -57,7 +60,7 @@ function isEscapeStart(json: string, index: number): boolean {
 function unescapeHighBytes(json: string): string {
   let out = '';
   let from = 0;
-  let at = json.indexOf('\\u00');
+  let at = indexOfWhole(json, '\\u00');
   while (at >= 0) {
     const hex = json.substr(at + 4, 2);
     const code = parseInt(hex, 16);
@@ -65,7 +68,7 @@ function unescapeHighBytes(json: string): string {
       out += json.substring(from, at) + String.fromCharCode(code);
       from = at + 6;
     }
-    at = json.indexOf('\\u00', at + 4);
+    at = indexOfWhole(json, '\\u00', at + 4);
   }
   return from ? out + json.substring(from) : json;
 }
@@ -74,10 +77,10 @@ function unescapeHighBytes(json: string): string {
 function escapesToUtf8(json: string): string {
   let out = '';
   let from = 0;
-  let at = json.indexOf('\\u');
-  // Espruino's indexOf reports a backslash at the very end, whatever the start
-  // index: without the length check, a body ending in one looped here forever.
-  while (at >= 0 && at + 2 <= json.length) {
+  // Espruino's own indexOf reports a backslash at the very end, whatever the
+  // start index: a body ending in one looped here forever.
+  let at = indexOfWhole(json, '\\u');
+  while (at >= 0) {
     const hex = json.substr(at + 2, 4);
     let cp = HEX_QUAD.test(hex) ? parseInt(hex, 16) : 0;
     let end = at + 6;
@@ -93,7 +96,7 @@ function escapesToUtf8(json: string): string {
       out += json.substring(from, at) + codePointBytes(cp);
       from = end;
     }
-    at = json.indexOf('\\u', Math.max(from, at + 2));
+    at = indexOfWhole(json, '\\u', Math.max(from, at + 2));
   }
   return from ? out + json.substring(from) : json;
 }
@@ -158,7 +161,7 @@ export function jsonStringify(value: unknown, maxDepth: number): string {
   const json = JSON.stringify(value);
   if (json === undefined) return 'null';
   if (UNICODE) return encodeUtf8(json);
-  return json.indexOf('\\u00') < 0 ? json : unescapeHighBytes(json);
+  return indexOfWhole(json, '\\u00') < 0 ? json : unescapeHighBytes(json);
 }
 
 // Brackets, quotes and backslashes: all that matters for the nesting depth of JSON text.
@@ -212,5 +215,5 @@ export function safeJsonParse(text: string, maxDepth: number): unknown {
 /** Parses UTF-8 JSON bytes (nesting at most `maxDepth`); throws on invalid JSON like JSON.parse. */
 export function jsonParse(bytes: string, maxDepth: number): unknown {
   if (UNICODE) return safeJsonParse(decodeUtf8(bytes), maxDepth);
-  return safeJsonParse(bytes.indexOf('\\u') < 0 ? bytes : escapesToUtf8(bytes), maxDepth);
+  return safeJsonParse(indexOfWhole(bytes, '\\u') < 0 ? bytes : escapesToUtf8(bytes), maxDepth);
 }

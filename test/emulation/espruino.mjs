@@ -1493,6 +1493,63 @@ export function createEspruino(options = {}) {
     });
   }
 
+  // Device quirk (2v29, every build): when the needle is not found, indexOf
+  // reports one that runs off the end of the text, whatever the start index:
+  // "abcdef".indexOf("fg", 9) is 5, while "abcd".indexOf("cd", 9) is -1 and a
+  // text shorter than the needle gives -1. A loop over indexOf(needle, from)
+  // can go back and never end: a JSON body ending in a backslash hung the
+  // device's escapesToUtf8.
+  const stringIndexOf = vm.runInContext('String.prototype', context);
+  const nativeIndexOf = stringIndexOf.indexOf;
+  Object.defineProperty(stringIndexOf, 'indexOf', {
+    value: fn(function indexOf(needle, from) {
+      const text = String(this);
+      const search = String(needle);
+      const at = nativeIndexOf.call(text, search, from);
+      if (at >= 0 || search.length < 2 || text.length < search.length) return at;
+      for (let i = text.length - search.length + 1; i < text.length; i++) {
+        if (search.startsWith(text.slice(i))) return i;
+      }
+      return -1;
+    }, 'indexOf'),
+    writable: true, configurable: true, enumerable: false,
+  });
+
+  // Device quirk (2v29, every build: jswrap_string_indexOf compares with
+  // equalAtEndOfString): a needle that runs off the end of the text counts as
+  // found where its start matches the text's tail. "abc".indexOf("cd") is 2,
+  // "abc".includes("cd") is true, "abc".replace("cd", "X") is "abX"; and an
+  // empty needle is found only before a character ("".indexOf("") is -1).
+  {
+    const stringPrototype = vm.runInContext('String.prototype', context);
+    const nativeIndexOf = stringPrototype.indexOf;
+    const espruinoIndexOf = (text, needle, fromIndex) => {
+      if (needle.length > text.length) return -1;
+      let from = 0;
+      if (typeof fromIndex === 'number' && !Number.isNaN(fromIndex)) from = Math.min(Math.max(Math.trunc(fromIndex), 0), text.length - needle.length + 1);
+      if (!needle.length) return from < text.length ? from : -1;
+      const whole = nativeIndexOf.call(text, needle, from);
+      if (whole >= 0) return whole;
+      for (let at = Math.max(from, text.length - needle.length + 1); at < text.length; at++) {
+        if (needle.startsWith(text.slice(at))) return at;
+      }
+      return -1;
+    };
+    const method = (name, impl) => Object.defineProperty(stringPrototype, name, { value: fn(impl, name), writable: true, configurable: true, enumerable: false });
+    method('indexOf', function indexOf(needle, fromIndex) { return espruinoIndexOf(String(this), String(needle), fromIndex); });
+    method('includes', function includes(needle, fromIndex) { return espruinoIndexOf(String(this), String(needle), fromIndex) >= 0; });
+    const replaceBefore = stringPrototype.replace; // the Linux build's RegExp quirk, if installed above
+    method('replace', function replace(pattern, replacement) {
+      const text = String(this);
+      if (!types.isRegExp(pattern) && typeof replacement !== 'function') {
+        const needle = String(pattern);
+        const at = espruinoIndexOf(text, needle);
+        if (at >= 0 && at + needle.length > text.length) return text.slice(0, at) + String(replacement);
+      }
+      return replaceBefore.call(this, pattern, replacement);
+    });
+  }
+
   // Device quirk: each method call locks `this` about twice and the lock count
   // saturates at 15, after which the object is never freed
   // (espruino/Espruino#2616). Bundles built with countMethodDepth call these
