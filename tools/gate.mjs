@@ -15,17 +15,36 @@ function parseES5(code) {
 /**
  * Rewrites what Espruino runs wrongly but can be fixed mechanically:
  * - array holes ([a, , b], written by TypeScript's generator lowering) become void 0;
- * - function declarations move to the top of their body (Espruino does not hoist).
+ * - function declarations move to the top of their body (Espruino does not hoist);
+ * - non-ASCII property names that the minifier unquoted ({"jürgen": 1} became
+ *   {jürgen:1}, u["é"] became u.é) are quoted again: Espruino's lexer reads
+ *   identifiers as ASCII only and stops with a SyntaxError.
  * Each pass applies edits that cannot overlap, then parses again, until none are left.
  */
 export function fixForEspruino(code) {
   for (;;) {
-    const edits = holeEdits(code, parseES5(code));
+    const edits = quoteEdits(code, parseES5(code));
+    if (!edits.length) edits.push(...holeEdits(code, parseES5(code)));
     if (!edits.length) edits.push(...hoistEdits(code, parseES5(code)));
     if (!edits.length) return code;
     edits.sort((a, b) => (b.at - a.at) || (b.order - a.order));
     for (const edit of edits) code = code.slice(0, edit.at) + edit.text + code.slice(edit.at + edit.remove);
   }
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+function quoteEdits(code, ast) {
+  const edits = [];
+  walk.full(ast, (node) => {
+    if (node.type === 'Property' && node.key.type === 'Identifier' && NON_ASCII.test(node.key.name)) {
+      edits.push({ at: node.key.start, remove: node.key.end - node.key.start, text: JSON.stringify(node.key.name), order: 0 });
+    } else if (node.type === 'MemberExpression' && !node.computed && NON_ASCII.test(node.property.name)) {
+      const dot = code.lastIndexOf('.', node.property.start);
+      edits.push({ at: dot, remove: node.property.end - dot, text: '[' + JSON.stringify(node.property.name) + ']', order: 0 });
+    }
+  });
+  return edits;
 }
 
 function holeEdits(code, ast) {

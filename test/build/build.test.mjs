@@ -116,7 +116,7 @@ describe(`build.mjs, bundles run on the ${LANE}`, () => {
     assert.ok(bytes.includes(Buffer.from('héllo €', 'utf8')), 'the UTF-8 bytes of "héllo €" are in the bundle');
     assert.ok(bytes.includes(Buffer.from([0x68, 0xc3, 0xa9, 0x6c, 0x6c, 0x6f, 0x20, 0xe2, 0x82, 0xac])));
     assert.doesNotMatch(code, /\\u00e9|\\u20ac|\\xe9|\\u\{/i);
-    assert.deepEqual(await runBundle(code), ['héllo €', 'héllo €!']);
+    assert.deepEqual(await runBundle(code), ['héllo €', 'héllo €!', '6 jürgen,zoë,josé']);
   });
 
   describe('boards and settings', () => {
