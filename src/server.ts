@@ -2,7 +2,7 @@
 import { Router, RouteInfo } from './router';
 import { Request } from './http/request';
 import { Response } from './http/response';
-import { Connection, ConnectionHost, responseHead } from './http/connection';
+import { Connection, ConnectionHost, responseHead, writeSocket, socketOpen } from './http/connection';
 import { isHttpError } from './http/errors';
 import { compose } from './middleware/compose';
 import { Handler, Middleware, Next, isThenable } from './middleware/types';
@@ -14,6 +14,7 @@ import { isUpgradeRequest, WebSocketOptions } from './websocket/handshake';
 import { FileOptions } from './http/response';
 import { Mount, addMount, serveMounted } from './static/mount';
 import { completeFile } from './static/serve';
+import { belowMemoryFloor } from './platform/memory';
 
 export interface ServerOptions extends Partial<ServerSettings> {
   logger?: Logger;
@@ -91,7 +92,7 @@ export class MicroServer implements ConnectionHost {
    */
   websocket(path: string, handler: WebSocketHandler, options: WebSocketOptions = {}): this {
     if (typeof handler !== 'function') throw new Error('WebSocket route ' + path + ': the handler must be a function');
-    this.router.add(WEBSOCKET, path, (req) => acceptWebSocket(req, handler, options, options.maxMessageSize || this.webSocketMaxMessageSize, this.logger));
+    this.router.add(WEBSOCKET, path, (req) => acceptWebSocket(req, handler, options, options.maxMessageSize || this.webSocketMaxMessageSize, this.minFreeJsVars, this.logger));
     return this;
   }
 
@@ -179,15 +180,10 @@ export class MicroServer implements ConnectionHost {
   }
 
   private accept(socket: Socket): void {
-    if (this.connections.length >= this.maxConns) {
-      const busy = Response.error('Too many connections', 503).addHeader('Retry-After', 1);
-      const body = busy.body as string;
-      socket.write(responseHead(busy, this.serverName, 'Content-Length: ' + body.length + '\r\nConnection: close\r\n') + body);
-      socket.end();
-      this.logger.log('Connection refused: ' + this.maxConns + ' connections open', 'WARNING');
-      return;
-    }
-    this.connections.push(new Connection(this, socket));
+    if (!socketOpen(socket)) return; // the client already left
+    if (this.connections.length >= this.maxConns) refuse(this, socket, 'Too many connections', 1, this.maxConns + ' connections open');
+    else if (belowMemoryFloor(this.minFreeJsVars)) refuse(this, socket, 'Low on memory', 5, 'fewer than ' + this.minFreeJsVars + ' JsVars free');
+    else this.connections.push(new Connection(this, socket));
   }
 
   /** The innermost step: route, then call the handler. Errors become responses here, so middleware sees them. */
@@ -223,4 +219,13 @@ export class MicroServer implements ConnectionHost {
       return this.errorResponse(req, e);
     }
   }
+}
+
+/** Answers a connection the server will not serve with 503 and Retry-After, then closes it. */
+function refuse(server: MicroServer, socket: Socket, message: string, retryAfter: number, why: string): void {
+  const busy = Response.error(message, 503).addHeader('Retry-After', retryAfter);
+  const body = busy.body as string;
+  writeSocket(socket, responseHead(busy, server.serverName, 'Content-Length: ' + body.length + '\r\nConnection: close\r\n') + body);
+  socket.end();
+  server.logger.log('Connection refused: ' + why, 'WARNING');
 }

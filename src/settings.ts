@@ -39,6 +39,18 @@ export interface ServerSettings {
   serverName: string;
   /** Largest WebSocket message in bytes (1009 above it), unless a route sets its own. */
   webSocketMaxMessageSize: number;
+  /**
+   * Seconds a handler (with its middleware) may take to settle its promise
+   * (503 after; a late answer is ignored). A stream, event stream or WebSocket
+   * is not timed once its response has started. 0: no limit.
+   */
+  handlerTimeout: number;
+  /**
+   * Free JsVars below which new connections get 503 (with Retry-After) and an
+   * open WebSocket that receives a message closes with 1013, instead of the
+   * interpreter running out of memory. 0: no floor.
+   */
+  minFreeJsVars: number;
 }
 
 export const DEFAULTS: ServerSettings = {
@@ -50,6 +62,8 @@ export const DEFAULTS: ServerSettings = {
   bodyTimeout: 30,
   serverName: 'MicroServer/1.0',
   webSocketMaxMessageSize: 65536,
+  handlerTimeout: 30,
+  minFreeJsVars: 1000,
 };
 
 const board = __BOARD__;

@@ -9,7 +9,7 @@
 // request; plain functions keep the connection's lock count flat.
 import { RequestParser, ParsedMessage, NEED_MORE, ERROR } from './parser';
 import { Request } from './request';
-import { Response, ProtocolHandler } from './response';
+import { Response, ProtocolHandler, Transport } from './response';
 import { reasonPhrase, statusHasBody } from './status';
 import { isThenable } from '../middleware/types';
 import { Logger } from '../log/logger';
@@ -24,6 +24,7 @@ export interface ConnectionHost {
   keepAliveTimeout: number;
   maxKeepAliveRequests: number;
   bodyTimeout: number;
+  handlerTimeout: number;
   serverName: string;
   stopping: boolean;
   logger: Logger;
@@ -36,6 +37,7 @@ export interface ConnectionHost {
 const NO_TIMER = 0;
 const IDLE_TIMER = 1;
 const REQUEST_TIMER = 2;
+const HANDLER_TIMER = 3;
 
 /** True when a comma-separated header value lists `token` (case-insensitive). */
 function hasToken(value: string | undefined, token: string): boolean {
@@ -43,6 +45,34 @@ function hasToken(value: string | undefined, token: string): boolean {
   const items = value.toLowerCase().split(',');
   for (let i = 0; i < items.length; i++) if (items[i].trim() === token) return true;
   return false;
+}
+
+/**
+ * Writes to a socket the peer may have left. Once Espruino has seen the peer
+ * close (or after end()) write() throws "This socket is closed" while the
+ * 'close' event is still queued; that event cleans up, so the bytes are dropped.
+ */
+export function writeSocket(socket: Transport, bytes: string): void {
+  try {
+    socket.write(bytes);
+  } catch (e) {
+    // the queued 'close' follows
+  }
+}
+
+/**
+ * False for a socket Espruino closed before the server saw it: a peer that
+ * leaves at once is dropped while its 'connect' event is queued, and its
+ * 'close' is queued to the listeners it had then (none), so it never comes.
+ * An empty write is the probe: it throws on a closed socket and sends nothing.
+ */
+export function socketOpen(socket: Transport): boolean {
+  try {
+    socket.write('');
+    return true;
+  } catch (e) {
+    return false;
+  }
 }
 
 /**
@@ -73,6 +103,8 @@ export class Connection {
   awaitingDrain = false;
   /** Set after a 101: the protocol that now owns the socket (a WebSocket). */
   upgraded: ProtocolHandler | null = null;
+  /** The request whose handler promise has not settled yet (null once answered or timed out). */
+  awaiting: Request | null = null;
 
   constructor(public host: ConnectionHost, public socket: Socket) {
     this.parser = new RequestParser(host.maxBodySize, (method) => host.isKnownMethod(method));
@@ -106,7 +138,7 @@ function processInput(c: Connection): void {
   if (result === NEED_MORE) {
     if (parser.expectsContinue) {
       parser.expectsContinue = false;
-      c.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+      writeSocket(c.socket, 'HTTP/1.1 100 Continue\r\n\r\n');
     }
     if (parser.inMessage && c.timerKind !== REQUEST_TIMER) setTimer(c, REQUEST_TIMER, c.host.bodyTimeout);
     return;
@@ -131,8 +163,25 @@ function dispatch(c: Connection, message: ParsedMessage): void {
     result = host.errorResponse(req, e);
   }
   if (isThenable(result)) {
-    result.then((res) => respond(c, req, res), (e) => respond(c, req, host.errorResponse(req, e)));
+    c.awaiting = req;
+    if (host.handlerTimeout > 0) setTimer(c, HANDLER_TIMER, host.handlerTimeout);
+    result.then((res) => settled(c, req, res), (e) => settled(c, req, host.errorResponse(req, e)));
   } else respond(c, req, result);
+}
+
+/** A handler's promise settled: answer, unless the handler timer already answered for it. */
+function settled(c: Connection, req: Request, res: Response): void {
+  if (c.awaiting !== req) return;
+  c.awaiting = null;
+  setTimer(c, NO_TIMER, 0);
+  respond(c, req, res);
+}
+
+function handlerTimedOut(c: Connection): void {
+  const req = c.awaiting as Request;
+  c.awaiting = null;
+  c.host.logger.log('Handler for ' + req.method + ' ' + req.path + ' did not answer within ' + c.host.handlerTimeout + ' s: 503 sent', 'ERROR');
+  respond(c, req, Response.error('The handler did not answer in time', 503));
 }
 
 function respond(c: Connection, req: Request, res: Response): void {
@@ -172,17 +221,17 @@ function send(c: Connection, res: Response, headOnly: boolean, version: number):
   const body = res.body === null || !hasBody ? '' : res.body;
   const head = responseHead(res, c.host.serverName, (hasBody ? 'Content-Length: ' + body.length + '\r\n' : '') + connectionLine(c, version));
   if (headOnly || body.length <= LIMITS.writeChunk) {
-    c.socket.write(headOnly ? head : head + body);
+    writeSocket(c.socket, headOnly ? head : head + body);
     sent(c);
   } else {
-    c.socket.write(head + body.substring(0, LIMITS.writeChunk));
+    writeSocket(c.socket, head + body.substring(0, LIMITS.writeChunk));
     c.unsent = body.substring(LIMITS.writeChunk);
   }
 }
 
 /** After the 101, the socket and anything the client sent past the handshake belong to the new protocol. */
 function switchProtocols(c: Connection, res: Response, upgrade: NonNullable<Response['upgrade']>): void {
-  c.socket.write(responseHead(res, c.host.serverName, ''));
+  writeSocket(c.socket, responseHead(res, c.host.serverName, ''));
   setTimer(c, NO_TIMER, 0);
   const handler = upgrade(c.socket);
   c.upgraded = handler;
@@ -200,7 +249,7 @@ function sendStream(c: Connection, res: Response, stream: Puller, headOnly: bool
   c.chunked = !sized && version === 11;
   if (!c.chunked && !sized) c.closeAfter = true;
   const framing = sized ? 'Content-Length: ' + res.length + '\r\n' : c.chunked ? 'Transfer-Encoding: chunked\r\n' : '';
-  c.socket.write(responseHead(res, c.host.serverName, framing + connectionLine(c, version)));
+  writeSocket(c.socket, responseHead(res, c.host.serverName, framing + connectionLine(c, version)));
   if (headOnly || !statusHasBody(res.status)) {
     stream.cancel();
     sent(c);
@@ -227,7 +276,7 @@ function writeChunk(c: Connection, stream: Puller, bytes: string | undefined): v
   if (c.streaming !== stream) return; // the client left meanwhile
   if (bytes === undefined) {
     c.streaming = null;
-    if (c.chunked) c.socket.write('0\r\n\r\n');
+    if (c.chunked) writeSocket(c.socket, '0\r\n\r\n');
     if (c.left > 0) c.closeAfter = true; // shorter than its Content-Length: only closing ends it
     sent(c);
   } else if (!bytes.length) {
@@ -239,7 +288,7 @@ function writeChunk(c: Connection, stream: Puller, bytes: string | undefined): v
       if (bytes.length > c.left) bytes = bytes.substring(0, c.left); // never past its Content-Length
       c.left -= bytes.length;
     }
-    c.socket.write(c.chunked ? bytes.length.toString(16) + '\r\n' + bytes + '\r\n' : bytes);
+    writeSocket(c.socket, c.chunked ? bytes.length.toString(16) + '\r\n' + bytes + '\r\n' : bytes);
   }
 }
 
@@ -260,7 +309,7 @@ function onDrain(c: Connection): void {
   if (c.unsent) {
     const piece = c.unsent.substring(0, LIMITS.writeChunk);
     c.unsent = c.unsent.substring(LIMITS.writeChunk);
-    c.socket.write(piece);
+    writeSocket(c.socket, piece);
     if (!c.unsent) sent(c);
   } else if (c.awaitingDrain && c.streaming) {
     c.awaitingDrain = false;
@@ -280,7 +329,7 @@ function sent(c: Connection): void {
   if (c.parser.pending) startTimer(() => { if (!c.closed && !c.busy) processInput(c); }, 0);
 }
 
-/** The connection's one timer: idle (close quietly) or request (408). */
+/** The connection's one timer: idle (close quietly), request (408) or handler (503). */
 function setTimer(c: Connection, kind: number, seconds: number): void {
   c.timer = stopTimer(c.timer);
   c.timerKind = kind;
@@ -292,6 +341,7 @@ function onTimer(c: Connection): void {
   c.timer = undefined;
   c.timerKind = NO_TIMER;
   if (kind === REQUEST_TIMER) fail(c, 408, 'Request not received in time');
+  else if (kind === HANDLER_TIMER) handlerTimedOut(c);
   else close(c);
 }
 
@@ -304,6 +354,7 @@ function close(c: Connection): void {
 function onClose(c: Connection): void {
   if (c.closed) return;
   c.closed = true;
+  c.awaiting = null;
   c.unsent = '';
   if (c.streaming) c.streaming.cancel();
   c.streaming = null;

@@ -10,11 +10,17 @@ import { WebSocket } from './websocket';
 
 export type WebSocketHandler = (ws: WebSocket, req: Request) => void | Promise<void>;
 
-export function acceptWebSocket(req: Request, handler: WebSocketHandler, options: WebSocketOptions, maxMessageSize: number, logger: Logger): Response {
+/**
+ * The handshake's response; once the 101 is written, `handler` gets the
+ * WebSocket. `minFreeJsVars`: a message arriving below this many free JsVars
+ * closes the socket with 1013 (0: never).
+ */
+export function acceptWebSocket(req: Request, handler: WebSocketHandler, options: WebSocketOptions, maxMessageSize: number, minFreeJsVars: number, logger: Logger): Response {
   const res = handshake(req, options);
   if (res.status !== 101) return res;
   res.upgrade = (transport) => {
     const ws = new WebSocket(transport, req, res.protocol || '', maxMessageSize, options.pingInterval);
+    ws.minFreeJsVars = minFreeJsVars;
     const failed = (error: unknown) => {
       logger.log('WebSocket handler for ' + req.path + ' failed: ' + (error && (error as Error).message ? (error as Error).message : String(error)), 'ERROR');
       if (!ws.closed) ws.close(1011, 'Internal error');

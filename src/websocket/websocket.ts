@@ -5,8 +5,10 @@
 // it (see src/http/connection.ts).
 import { Request } from '../http/request';
 import { ProtocolHandler, Transport } from '../http/response';
+import { writeSocket } from '../http/connection';
 import { decodeUtf8, encodeUtf8 } from '../platform/text';
 import { startTimer, stopTimer } from '../platform/clock';
+import { belowMemoryFloor } from '../platform/memory';
 import { FrameParser, encodeFrame, encodeClose, NEED_MORE, MESSAGE, CONTROL, TEXT, BINARY, CLOSE, PING, PONG } from './frames';
 
 /** A received message: text as a string, binary as a Uint8Array. */
@@ -26,6 +28,8 @@ export class WebSocket implements ProtocolHandler {
   closeReason = '';
   /** Seconds between pings; a peer that misses two pongs is disconnected. 0 stops pinging. */
   pingInterval: number;
+  /** A message arriving with fewer JsVars free closes the socket with 1013 (Try Again Later). 0: never. */
+  minFreeJsVars = 0;
 
   parser: FrameParser;
   unread: WebSocketMessage[] = [];
@@ -103,7 +107,7 @@ export class WebSocket implements ProtocolHandler {
 }
 
 function writeFrame(ws: WebSocket, opcode: number, payload: string): void {
-  ws.transport.write(encodeFrame(opcode, payload));
+  writeSocket(ws.transport, encodeFrame(opcode, payload));
 }
 
 function handleData(ws: WebSocket, bytes: string): void {
@@ -114,6 +118,10 @@ function handleData(ws: WebSocket, bytes: string): void {
     const result = parser.next();
     if (result === NEED_MORE) return;
     if (result === MESSAGE) {
+      if (belowMemoryFloor(ws.minFreeJsVars)) {
+        failConnection(ws, 1013, 'Try Again Later');
+        return;
+      }
       const message = parser.messageType === TEXT ? decodeUtf8(parser.message) : E.toUint8Array(parser.message);
       if (!deliver(ws, message)) return;
     } else if (result === CONTROL) {
@@ -153,7 +161,7 @@ function deliver(ws: WebSocket, message: WebSocketMessage): boolean {
   return true;
 }
 
-/** A protocol error: send the close code and drop the connection (RFC 6455 §7.1.7). */
+/** A protocol error (RFC 6455 §7.1.7) or memory running out: send the close code and drop the connection. */
 function failConnection(ws: WebSocket, code: number, reason: string): void {
   if (!ws.closeSent) writeFrame(ws, CLOSE, encodeClose(code, reason));
   ws.closeSent = true;

@@ -559,8 +559,12 @@ export function createEspruino(options = {}) {
     // Device quirk: a string is sent as bytes; anything else is sent as its
     // text form (String(data)), so a Uint8Array [1,2,3] goes out as "1,2,3".
     // Always returns false; 'drain' follows once the data is sent.
+    // Device (socketserver.c): once end() was called, or the peer's FIN or
+    // reset was seen (its 'end' and 'close' events still queued), it throws.
     write(data) {
-      sockets.get(this)?.write(data);
+      const state = sockets.get(this);
+      if (state && (state.closeRequested || state.closed)) throw error('This socket is closed');
+      state?.write(data);
       return false;
     },
     end(data) {
@@ -599,9 +603,13 @@ export function createEspruino(options = {}) {
       nodeSocket.on('close', () => {
         this.closed = true;
         liveSockets.delete(this);
-        // Espruino queues 'end' then 'close' (with hadError) whoever closed the socket.
-        raise(this.socket, 'end');
-        raise(this.socket, 'close', [false]);
+        // Espruino queues 'end' then 'close' (with hadError) whoever closed the socket,
+        // to the listeners it has now (jsiQueueObjectCallbacks): a socket closed before
+        // its 'connect' handler ran never tells the listeners added there.
+        const ended = listenersOf(this.socket, 'end');
+        const closed = listenersOf(this.socket, 'close');
+        enqueue(() => callListeners(this.socket, ended, []));
+        enqueue(() => callListeners(this.socket, closed, [false]));
       });
     }
 

@@ -2,13 +2,16 @@
 // Runs an ES5 bundle in the Espruino emulation, the way `espruino bundle.js`
 // runs it on Espruino's Linux build (targets/linux/main.c, single-file mode):
 //
-//   node test/emulation/run.mjs <bundle.js> [--mode esp32|linux] [--storage file.json]
+//   node test/emulation/run.mjs <bundle.js> [--mode esp32|linux] [--storage file.json] [--jsvars N]
 //
 // - prints a banner line, then runs the bundle;
 // - if the bundle's top level throws: prints "Uncaught ..." and exits with code 1;
 // - otherwise keeps running while the bundle has timers, servers, sockets or
 //   queued events (Node's event loop stays alive exactly that long), then exits 0;
-// - quit() exits 0; SIGINT/SIGTERM close the servers and exit 0.
+// - quit() exits 0; SIGINT/SIGTERM close the servers and exit 0;
+// - --jsvars sets process.memory().total (the C3 has 4095), and a line
+//   "usage N" on stdin sets the JsVars in use, so tests can script low memory
+//   (the emulation does not count what the bundle allocates).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,18 +19,19 @@ import { createEspruino, VERSION } from './espruino.mjs';
 
 function usage(message) {
   if (message) process.stderr.write(message + '\n');
-  process.stderr.write('usage: node test/emulation/run.mjs <bundle.js> [--mode esp32|linux] [--storage file.json]\n');
+  process.stderr.write('usage: node test/emulation/run.mjs <bundle.js> [--mode esp32|linux] [--storage file.json] [--jsvars N]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const args = { bundle: undefined, mode: 'esp32', storageFile: undefined };
+  const args = { bundle: undefined, mode: 'esp32', storageFile: undefined, totalJsVars: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--mode') args.mode = argv[++i];
     else if (arg.startsWith('--mode=')) args.mode = arg.slice('--mode='.length);
     else if (arg === '--storage') args.storageFile = argv[++i];
     else if (arg.startsWith('--storage=')) args.storageFile = arg.slice('--storage='.length);
+    else if (arg === '--jsvars') args.totalJsVars = Number(argv[++i]);
     else if (arg === '--help' || arg === '-h') usage();
     else if (arg.startsWith('--')) usage(`unknown option ${arg}`);
     else if (args.bundle === undefined) args.bundle = arg;
@@ -63,6 +67,18 @@ process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 
 process.stdout.write(`Espruino emulation ${VERSION} (${args.mode})\n`);
-emulation = createEspruino({ mode: args.mode, storageFile: args.storageFile, onQuit: () => shutdown(0) });
+emulation = createEspruino({ mode: args.mode, storageFile: args.storageFile, totalJsVars: args.totalJsVars, onQuit: () => shutdown(0) });
+let stdinText = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (text) => {
+  const lines = (stdinText + text).split('\n');
+  stdinText = lines.pop();
+  for (const line of lines) {
+    const usage = /^usage (\d+)$/.exec(line.trim());
+    if (usage) emulation.memory.setUsage(Number(usage[1]));
+  }
+});
+// Listening to stdin must not keep the emulation running (a file or /dev/null ends by itself).
+if (typeof process.stdin.unref === 'function') process.stdin.unref();
 emulation.run(source, path.resolve(args.bundle));
 if (emulation.lastRunThrew) await shutdown(1);

@@ -3,11 +3,13 @@
 //
 //   ESPRUINO=/path/to/espruino         run bundles on Espruino's Linux build
 //   ESPRUINO_ESP32=/path/to/espruino   (optional) the binary for mode 'esp32'
+//   ESPRUINO_C3=/path/to/espruino      the binary for mode 'c3' (a build with 4095 JsVars)
 //   neither                            run them with test/emulation/run.mjs
 //
 // The child runs in a fresh temp directory (the real interpreter keeps its
 // Storage in ./espruino.flash there), with stdin an open pipe that is never
-// written or closed (at EOF on stdin the interpreter would quit).
+// closed (at EOF on stdin the interpreter would quit), and written only in the
+// emulation, to script its memory.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -40,20 +42,53 @@ export function lane() {
   return process.env.ESPRUINO ? 'espruino' : 'emulation';
 }
 
+/** The JsVars of an ESP32-C3 (mode 'c3'). */
+export const C3_JSVARS = 4095;
+
+/** Why mode 'c3' cannot run on this lane, or '' when it can (for a test's skip). */
+export function c3Unavailable() {
+  return process.env.ESPRUINO && !process.env.ESPRUINO_C3 ? 'set ESPRUINO_C3 to a build with 4095 JsVars to run this on the real interpreter' : '';
+}
+
 /**
- * How a bundle of the given mode is started.
- * @param {'esp32'|'linux'} [mode='esp32']
+ * A script that copies the bundle into Storage and runs it from there, as a
+ * board runs saved code: the function text stays in flash. Loaded into RAM, the
+ * library alone would not fit a C3's 4095 JsVars. (After load(name) the Linux
+ * build's sockets never accept: eval at the top level instead.)
+ */
+function storageLoader(bundlePath, workDir) {
+  const loader = path.join(workDir, 'load-from-storage.js');
+  fs.writeFileSync(loader, `(function (path, name) {
+  var S = require("Storage"), file = E.openFile(path, "r"), size = require("fs").statSync(path).size, at = 0, piece;
+  S.erase(name);
+  while ((piece = file.read(1024)) !== undefined && piece.length) { S.write(name, piece, at, size); at += piece.length; }
+  file.close();
+})(${JSON.stringify(bundlePath)}, "bundle.js");
+eval(require("Storage").read("bundle.js"));
+`);
+  return loader;
+}
+
+/**
+ * How a bundle of the given mode is started. 'esp32' and 'c3' have byte strings;
+ * 'c3' has a heap of 4095 JsVars and runs its bundle from Storage.
+ * @param {'esp32'|'linux'|'c3'} [mode='esp32']
  * @returns {{ lane: string, command: string, argsFor: (bundlePath: string, workDir: string) => string[] }}
  */
 export function interpreterFor(mode = 'esp32') {
   if (process.env.ESPRUINO) {
+    if (mode === 'c3') {
+      if (c3Unavailable()) throw new Error(c3Unavailable());
+      return { lane: 'espruino', command: process.env.ESPRUINO_C3, argsFor: (bundlePath, workDir) => [storageLoader(bundlePath, workDir)] };
+    }
     const command = (mode === 'esp32' && process.env.ESPRUINO_ESP32) || process.env.ESPRUINO;
     return { lane: 'espruino', command, argsFor: (bundlePath) => [bundlePath] };
   }
+  const modeArgs = mode === 'c3' ? ['--mode', 'esp32', '--jsvars', String(C3_JSVARS)] : ['--mode', mode];
   return {
     lane: 'emulation',
     command: process.execPath,
-    argsFor: (bundlePath, workDir) => [RUN_MJS, bundlePath, '--mode', mode, '--storage', path.join(workDir, 'storage.json')],
+    argsFor: (bundlePath, workDir) => [RUN_MJS, bundlePath, ...modeArgs, '--storage', path.join(workDir, 'storage.json')],
   };
 }
 
@@ -70,14 +105,15 @@ process.on('exit', () => {
  * @param {object} [options]
  * @param {number} [options.port] The port the bundle was built for: passed to the child as env
  *   PORT, and startServer fails if the bundle reports another one.
- * @param {'esp32'|'linux'} [options.mode='esp32']
+ * @param {'esp32'|'linux'|'c3'} [options.mode='esp32']
  * @param {object} [options.env] Extra environment variables for the child.
  * @param {number} [options.timeoutMs=15000]
  * @param {number} [options.cStackKb] On the real interpreter, run with this C stack size (ulimit -s).
  * @param {string} [options.workDir] Directory to run in (kept), instead of a fresh temp dir
  *   (removed by stop()). Reuse one to keep Storage across restarts.
  * @returns {Promise<{ port: number, lane: string, pid: number, output: () => string,
- *   waitFor: (regex: RegExp, ms?: number) => Promise<RegExpMatchArray>, stop: () => Promise<void> }>}
+ *   waitFor: (regex: RegExp, ms?: number) => Promise<RegExpMatchArray>, stop: () => Promise<void>,
+ *   setEmulatedUsage: (jsVars: number) => void }>}
  */
 export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, timeoutMs = 15000, workDir, cStackKb } = {}) {
   const bundle = path.resolve(bundlePath);
@@ -200,5 +236,11 @@ export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, 
     throw e;
   }
 
-  return { port: listeningPort, lane: interpreter.lane, pid: child.pid, output, waitFor, stop };
+  /** In the emulation, sets the JsVars process.memory() reports in use (the real interpreter counts its own). */
+  function setEmulatedUsage(jsVars) {
+    if (interpreter.lane !== 'emulation') throw new Error('only the emulation has scripted memory');
+    child.stdin.write(`usage ${jsVars}\n`);
+  }
+
+  return { port: listeningPort, lane: interpreter.lane, pid: child.pid, output, waitFor, stop, setEmulatedUsage };
 }

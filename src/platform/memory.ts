@@ -1,0 +1,13 @@
+// The JsVar heap, so the server can refuse work before the interpreter runs
+// out of memory (which interrupts whatever code is running).
+
+/**
+ * True when fewer than `floor` JsVars are free (never for a floor of 0).
+ * process.memory(false) only counts (no garbage collection: ~0.1 ms for 16383
+ * JsVars on a PC); a collection runs only below the floor, since closed
+ * connections leave reference cycles that only a collection frees.
+ */
+export function belowMemoryFloor(floor: number): boolean {
+  if (floor <= 0 || process.memory(false).free >= floor) return false;
+  return process.memory(true).free < floor;
+}
