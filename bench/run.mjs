@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+// npm run bench [-- --quick] [--out <dir>] [--only sizes|throughput|memory]
+//
+// Measures MicroServer beside two references in one run: sizes, CPU per
+// request, throughput, WebSocket and SSE rates, JsVars, a leak check (each
+// figure's row in RESULTS.md says how it was measured). Interpreters:
+//   ESPRUINO        the default Linux build: CPU and throughput figures
+//   ESPRUINO_ESP32  a build like the ESP32 (fixed heap of JsVars, byte strings): memory figures
+//   ESPRUINO_C3     a build with 4095 JsVars: how many connections fit a C3
+// Without ESPRUINO only the sizes are measured. Writes RESULTS.md and
+// results.json into bench/ (or --out). Exits 1 if a figure could not be measured.
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { measureSizes } from './sizes.mjs';
+import { runThroughput } from './throughput.mjs';
+import { runMemory } from './memory.mjs';
+import { median, errorSummary, consoleTable, writeResults } from './report.mjs';
+
+/** How much each run measures: the default, and --quick (a smoke test of the harness). */
+export const CONFIGS = {
+  full: {
+    reps: 5, warmupOps: 300, sampleCpuSeconds: 1, minOps: 500, maxOps: 20000, maxCloseOps: 3000,
+    sseWarmupMs: 500, sseMs: 2000, deadlineMs: 60000,
+    idleClients: 20, memoryReps: 3, capacityLimit: 400,
+    leakWarmupRequests: 200, leakWarmupSessions: 5, leakRequests: 10000, leakSessions: 200, leakDeadlineMs: 300000,
+  },
+  quick: {
+    reps: 1, warmupOps: 30, sampleCpuSeconds: 0.05, minOps: 30, maxOps: 300, maxCloseOps: 100,
+    sseWarmupMs: 100, sseMs: 300, deadlineMs: 30000,
+    idleClients: 3, memoryReps: 1, capacityLimit: 400,
+    leakWarmupRequests: 20, leakWarmupSessions: 1, leakRequests: 100, leakSessions: 3, leakDeadlineMs: 60000,
+  },
+};
+
+/**
+ * The targets of issue 4, on the figures they bound: `on` says what is
+ * compared with `bound` (the value, the ratio to the reference, or the
+ * value's magnitude).
+ */
+export const TARGETS = {
+  'size.library': { on: 'value', bound: 24 * 1024, text: '≤ 24 KB (24576 bytes)' },
+  'cpu.hello.keepalive': { on: 'ratio', bound: 1.5, text: '≤ 1.5 × the minimal server' },
+  'cpu.hello.keepalive.c-http': { on: 'ratio', bound: 2.5, text: '≤ 2.5 × the C http module' },
+  'cpu.route.middleware': { on: 'ratio', bound: 1.3, text: '≤ 1.3 × without' },
+  'jsvars.boot.storage': { on: 'value', bound: 600, text: '≤ 600 JsVars' },
+  'jsvars.per.keepalive': { on: 'value', bound: 40, text: '≤ 40 JsVars' },
+  'jsvars.per.websocket': { on: 'value', bound: 60, text: '≤ 60 JsVars' },
+  'jsvars.per.sse': { on: 'value', bound: 40, text: '≤ 40 JsVars' },
+  'jsvars.leak': { on: 'magnitude', bound: 10, text: 'within 10 JsVars' },
+};
+
+const SECTIONS = ['sizes', 'throughput', 'memory'];
+
+function parseArgs(argv) {
+  const args = { quick: false, out: path.dirname(fileURLToPath(import.meta.url)), only: null };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--quick') args.quick = true;
+    else if (argv[i] === '--out' && argv[i + 1]) args.out = path.resolve(argv[++i]);
+    else if (argv[i] === '--only' && SECTIONS.includes(argv[i + 1])) args.only = argv[++i];
+    else {
+      console.error(`usage: npm run bench [-- --quick] [--out <dir>] [--only ${SECTIONS.join('|')}]`);
+      process.exit(2);
+    }
+  }
+  return args;
+}
+
+/**
+ * A figure row: its target (if any) judged on the value or the ratio to the
+ * reference (none when `noRatio`: a reference that is context, not a yardstick).
+ */
+function figure(id, label, unit, value, { reference = null, noRatio = false, build, version, detail = '', samples, date, error } = {}) {
+  const ratio = reference && !noRatio && value !== null && reference.value ? value / reference.value : null;
+  const target = TARGETS[id] || null;
+  let met = null;
+  if (target && !error && value !== null) {
+    const compared = { value, ratio, magnitude: Math.abs(value) }[target.on];
+    met = compared === null ? null : compared <= target.bound;
+  }
+  return { id, figure: label, unit, value, reference, ratio, target, met, build, version, date, detail, samples, ...(error ? { error } : {}) };
+}
+
+function describe(variable, binary, build, fallback) {
+  const heap = build.unicode ? `Unicode strings, a heap of ${build.jsVars} JsVars now (it grows)` : `byte strings, a fixed heap of ${build.jsVars} JsVars`;
+  return { binary, label: `${variable}=${binary}: Espruino ${build.version}, ${heap}${fallback ? ` (${fallback})` : ''}`, ...build };
+}
+
+function throughputFigures(samples, build, date, cfg) {
+  const common = { build: build.label, version: build.version, date };
+  const cpuMicros = (key) => median(samples[key].map((s) => s.cpuPerOp)) * 1e6;
+  const rate = (key) => median(samples[key].map((s) => s.perSecond));
+  const how = (key, what) => {
+    const runs = samples[key];
+    const ticks = Math.min(...runs.map((s) => s.cpuTicks));
+    const shares = runs.map((s) => s.coreShare);
+    return `median of ${runs.length} runs of ${runs[0].ops} ${what} (CPU µs each: ${runs.map((s) => formatMicros(s.cpuPerOp)).join(', ')}; ≥ ${Math.round(ticks)} clock ticks per run; the interpreter used ${Math.min(...shares).toFixed(2)}–${Math.max(...shares).toFixed(2)} of a core)`;
+  };
+  const perSecond = (key, what) => `median of ${samples[key].length} runs of ${samples[key][0].ops} ${what} (${samples[key].map((s) => Math.round(s.perSecond)).join(', ')} /s)`;
+  const minimalKeepAlive = { name: 'minimal net server, keep-alive', value: cpuMicros('minimal.keepalive') };
+  const cHttp = { name: 'built-in C http, Connection: close', value: cpuMicros('cHttp.close') };
+  const routeOnly = { name: 'the same without CORS + Logging', value: cpuMicros('route') };
+  const eight = 'requests, 8 keep-alive clients';
+  return [
+    figure('cpu.hello.keepalive', 'CPU per request: GET hello JSON, keep-alive', 'µs', cpuMicros('hello.keepalive'), { reference: minimalKeepAlive, detail: how('hello.keepalive', eight), ...common }),
+    figure('cpu.hello.keepalive.c-http', 'CPU per request: GET hello JSON, keep-alive, vs. the C http module', 'µs', cpuMicros('hello.keepalive'), { reference: cHttp, detail: `the C http module: ${how('cHttp.close', 'requests, 8 clients, a connection each')}`, ...common }),
+    figure('cpu.hello.close', 'CPU per request: GET hello JSON, Connection: close', 'µs', cpuMicros('hello.close'), { reference: { name: 'minimal net server, Connection: close', value: cpuMicros('minimal.close') }, detail: how('hello.close', 'requests, 8 clients, a connection each'), ...common }),
+    figure('cpu.hello.close.c-http', 'CPU per request: GET hello JSON, Connection: close, vs. the C http module', 'µs', cpuMicros('hello.close'), { reference: cHttp, detail: `the C http module: ${how('cHttp.close', 'requests, 8 clients, a connection each')}`, ...common }),
+    figure('cpu.post.echo', 'CPU per request: POST 1 KB JSON, echoed', 'µs', cpuMicros('post.echo'), { detail: how('post.echo', `${eight}; req.json parsed and sent back with Response.json`), ...common }),
+    figure('cpu.route', 'CPU per request: /devices/<device>/readings/<n> among 50 routes', 'µs', cpuMicros('route'), { detail: how('route', eight), ...common }),
+    figure('cpu.route.middleware', 'CPU per request: the same with CORS + Logging (NoOpLogger)', 'µs', cpuMicros('route.middleware'), { reference: routeOnly, detail: how('route.middleware', `${eight}, with an Origin header`), ...common }),
+    figure('rps.hello.1', 'Requests per second: hello JSON, 1 keep-alive client', '/s', rate('hello.keepalive.1'), { reference: { name: 'minimal net server', value: rate('minimal.keepalive.1') }, detail: perSecond('hello.keepalive.1', 'requests'), ...common }),
+    figure('rps.hello.8', 'Requests per second: hello JSON, 8 keep-alive clients', '/s', rate('hello.keepalive'), { reference: { name: 'minimal net server', value: rate('minimal.keepalive') }, detail: perSecond('hello.keepalive', 'requests'), ...common }),
+    figure('ws.roundtrips', 'WebSocket echo round trips per second (125-byte text, 1 client)', '/s', rate('ws.echo.1'), { detail: perSecond('ws.echo.1', 'round trips'), ...common }),
+    figure('cpu.ws.message', 'CPU per WebSocket message (125-byte text echoed, 8 clients)', 'µs', cpuMicros('ws.echo.8'), { detail: how('ws.echo.8', 'echoes'), ...common }),
+    figure('sse.events', 'SSE events per second to each of 4 clients', '/s', rate('sse.4'), {
+      detail: `an SSEHub broadcasting on every main-loop pass for ${cfg.sseMs} ms; events each client received per second, median of ${samples['sse.4'].length} runs; events the queues dropped: ${samples['sse.4'].map((s) => s.gaps).join(', ')}`, ...common,
+    }),
+  ];
+}
+
+function formatMicros(seconds) {
+  return String(Math.round(seconds * 1e7) / 10);
+}
+
+function memoryFigures(memory, builds, date) {
+  const { results } = memory;
+  const esp32 = { build: builds.esp32.label, version: builds.esp32.version, date };
+  const row = (id, key, label, unit, extra) => {
+    const result = results[key];
+    if (result.error) return figure(id, label, unit, null, { ...esp32, ...extra, error: result.error });
+    return figure(id, label, unit, result.value, { ...esp32, samples: result.samples, detail: result.detail, ...extra(result) });
+  };
+  const empty = (result) => ({ reference: { name: 'the interpreter with nothing loaded', value: result.reference }, detail: `examples/basic.ts built for esp32 (${result.bundleBytes} bytes): usage a second after the start, nothing connected yet` });
+  return [
+    row('jsvars.boot.storage', 'boot.storage', 'JsVars after boot, examples/basic.ts from Storage (.bootcde, as flashed)', 'JsVars', empty),
+    row('jsvars.boot.ram', 'boot.ram', 'JsVars after boot, examples/basic.ts from RAM (espruino bundle.js)', 'JsVars', empty),
+    row('jsvars.per.keepalive', 'per.keepalive', 'JsVars per idle keep-alive connection', 'JsVars', () => ({})),
+    row('jsvars.per.websocket', 'per.websocket', 'JsVars per open WebSocket', 'JsVars', () => ({})),
+    row('jsvars.per.sse', 'per.sse', 'JsVars per SSE client', 'JsVars', () => ({})),
+    row('capacity.c3', 'capacity', 'Idle keep-alive connections that fit a 4095-JsVar heap (ESP32-C3), examples/basic.ts loaded', 'connections', () => ({ build: builds.c3.label, version: builds.c3.version })),
+    row('jsvars.leak', 'leak', 'Leak check: usage growth after the mixed traffic', 'JsVars', (result) => ({ reference: { name: 'baseline usage', value: result.reference }, noRatio: true })),
+  ];
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const cfg = args.quick ? CONFIGS.quick : CONFIGS.full;
+  const started = new Date();
+  const date = started.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+  const log = (message) => console.log(message);
+  const results = {
+    date,
+    config: args.quick ? 'quick' : 'full',
+    settings: cfg,
+    host: { cpus: os.cpus().length, loadAverage: os.loadavg().map((l) => l.toFixed(2)).join(' '), node: process.version },
+    builds: {},
+    figures: [],
+    notes: [
+      'CPU per request is the interpreter process\'s user + system time from /proc/<pid>/stat over a run, divided by the requests answered. Espruino\'s Linux main loop polls without sleeping while a socket listens (about a whole core when idle), so the CPU figures are taken with 8 clients, which keep it busy: the time between requests is then not counted.',
+      'All servers of the CPU figures run at once on the default build; each is stopped (SIGSTOP) while another is measured, and the scenarios take turns in every repetition after a warm-up run, so the machine\'s load changes them alike.',
+      'Load: raw sockets over loopback, one request in flight per connection (no pipelining), every response checked (status, and the body of a connection\'s first answer to each request).',
+      'JsVars: process.memory().usage (it collects garbage first), typed on the interpreter\'s console. The boot figures are the first reading, a second after the interpreter started; later readings include the reading\'s own line in the console history (the same line each time, kept once). A 64-bit Linux build\'s JsVar is 18 bytes, not the ESP32\'s 14: counts of objects match a device, long strings take somewhat fewer JsVars than on it.',
+      'The bench apps (bench/apps/) allow 32 connections and 1,000,000 requests per keep-alive connection (the reference never closes one); the memory figures lift examples/basic.ts\'s maxConns and keepAliveTimeout on the console to hold idle connections while they are counted.',
+    ],
+  };
+
+  const runs = (section) => !args.only || args.only === section;
+  if (runs('sizes')) log('Sizes (minified, board esp32):');
+  for (const size of runs('sizes') ? await measureSizes() : []) {
+    const id = 'size.' + size.key;
+    const row = figure(id, `Size: ${size.label}`, 'bytes', size.bytes === undefined ? null : size.bytes, { build: 'build.mjs (esbuild + TypeScript ES5, minified), --board esp32', version: null, date, detail: size.key === 'library' ? 'built with --library, as npm run build:module stores it' : 'as npm run flash builds it', ...(size.error ? { error: size.error } : {}) });
+    results.figures.push(row);
+  }
+
+  const espruino = process.env.ESPRUINO;
+  if (!espruino) {
+    const note = 'ESPRUINO is not set: only bundle sizes were measured. Set ESPRUINO (and ESPRUINO_ESP32, ESPRUINO_C3) to the interpreter binaries for the other figures.';
+    log(note);
+    results.notes.unshift(note);
+  } else {
+    const esp32 = process.env.ESPRUINO_ESP32 || espruino;
+    const c3 = process.env.ESPRUINO_C3 || esp32;
+    if (runs('throughput')) {
+      log(`CPU and throughput on ${espruino}:`);
+      try {
+        const { samples, build } = await runThroughput(espruino, cfg, log);
+        results.builds.default = describe('ESPRUINO', espruino, build);
+        results.figures.push(...throughputFigures(samples, results.builds.default, date, cfg));
+      } catch (e) {
+        log(`  FAILED: ${e.stack}`);
+        results.figures.push(figure('throughput', 'CPU and throughput figures', '', null, { build: espruino, date, error: errorSummary(e) }));
+      }
+    }
+    if (runs('memory')) {
+      log(`Memory on ${esp32}, capacity on ${c3}:`);
+      try {
+        const memory = await runMemory({ esp32, c3 }, cfg, log);
+        results.builds.esp32 = describe(process.env.ESPRUINO_ESP32 ? 'ESPRUINO_ESP32' : 'ESPRUINO', esp32, memory.esp32Build, process.env.ESPRUINO_ESP32 ? '' : 'ESPRUINO_ESP32 is not set: memory figures from the default build');
+        const c3Variable = ['ESPRUINO_C3', 'ESPRUINO_ESP32', 'ESPRUINO'].find((name) => process.env[name]);
+        results.builds.c3 = describe(c3Variable, c3, memory.c3Build, process.env.ESPRUINO_C3 ? '' : 'ESPRUINO_C3 is not set: the capacity figure counts what fits this heap instead');
+        results.figures.push(...memoryFigures(memory, results.builds, date));
+      } catch (e) {
+        log(`  FAILED: ${e.stack}`);
+        results.figures.push(figure('memory', 'Memory figures', '', null, { build: esp32, date, error: errorSummary(e) }));
+      }
+    }
+  }
+
+  results.seconds = Math.round((Date.now() - started.getTime()) / 1000);
+  writeResults(args.out, results);
+  log('\n' + consoleTable(results.figures));
+  log(`\n${results.figures.length} figures in ${results.seconds} s; written to ${path.join(args.out, 'RESULTS.md')} and results.json`);
+  const failed = results.figures.filter((f) => f.error);
+  if (failed.length) {
+    console.error(`${failed.length} figure(s) could not be measured: ${failed.map((f) => f.id).join(', ')}`);
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(e.stack || e);
+    process.exit(1);
+  });
+}
