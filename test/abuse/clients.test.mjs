@@ -7,7 +7,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, rawExchange, parseResponses, request } from '../helpers/app.mjs';
 import { lane } from '../helpers/server.mjs';
-import { GET, sleep, connect, restingFootprint, backToBaseline } from './lib.mjs';
+import { GET, sleep, connect, warmUp, restingFootprint, backToBaseline } from './lib.mjs';
 
 const MAX_CONNS = 8;
 
@@ -16,9 +16,7 @@ describe(`abusive clients (${lane()})`, () => {
   let baseline;
   before(async () => {
     app = await startApp('test/fixtures/abuse.ts');
-    // Warm up every path once, so lazily built state is part of the baseline.
-    await rawExchange(app.port, GET('/') + GET('/users/1', 'Connection: close'));
-    await rawExchange(app.port, 'GET / HTTP/1.1\r\nHo', { idleMs: 50 });
+    await warmUp(app);
     baseline = await restingFootprint(app);
   });
   after(() => app.stop());

@@ -2,6 +2,7 @@
 // sockets), raw clients that misbehave, and waiting for things to settle.
 import fs from 'node:fs';
 import net from 'node:net';
+import WebSocket from 'ws';
 import { rawExchange, parseResponses, request } from '../helpers/app.mjs';
 
 export const GET = (path, ...headers) => request(`GET ${path} HTTP/1.1`, 'Host: t', ...headers);
@@ -90,4 +91,111 @@ export async function backToBaseline(app, baseline, { slack = 10, ms = 10000 } =
     return now.sockets === baseline.sockets && (now.jsVars === null || now.jsVars - baseline.jsVars <= slack);
   }, ms, () => `sockets ${baseline.sockets} → ${now.sockets}, JsVars ${baseline.jsVars} → ${now.jsVars}`);
   return now;
+}
+
+/**
+ * The first complete response in `buffer` (latin1 text): { status, headers,
+ * body, rest }, with the body de-chunked; null while incomplete. `head`: a
+ * response to HEAD (no body follows).
+ */
+export function takeResponse(buffer, { head = false } = {}) {
+  const end = buffer.indexOf('\r\n\r\n');
+  if (end < 0) return null;
+  const lines = buffer.slice(0, end).split('\r\n');
+  const status = Number(lines[0].split(' ')[1]);
+  const headers = {};
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  let at = end + 4;
+  if (head || status === 204 || status === 304 || status < 200) return { status, headers, body: '', rest: buffer.slice(at) };
+  if (headers['transfer-encoding'] === 'chunked') {
+    let body = '';
+    for (;;) {
+      const lineEnd = buffer.indexOf('\r\n', at);
+      if (lineEnd < 0) return null;
+      const size = parseInt(buffer.slice(at, lineEnd), 16);
+      if (buffer.length < lineEnd + 2 + size + 2) return null;
+      if (size === 0) return { status, headers, body, rest: buffer.slice(lineEnd + 4) };
+      body += buffer.slice(lineEnd + 2, lineEnd + 2 + size);
+      at = lineEnd + 2 + size + 2;
+    }
+  }
+  const length = Number(headers['content-length'] || 0);
+  if (buffer.length < at + length) return null;
+  return { status, headers, body: buffer.slice(at, at + length), rest: buffer.slice(at + length) };
+}
+
+/**
+ * A keep-alive client on one connection: ask(raw, { head }) sends a request
+ * and resolves with its response (see takeResponse), or rejects when the
+ * server closes first. One request at a time.
+ */
+export async function keepAliveClient(port) {
+  const client = await connect(port);
+  let buffer = '';
+  let waiting = null; // { head, resolve, reject }
+  const check = () => {
+    if (!waiting) return;
+    const res = takeResponse(buffer, waiting);
+    if (res) {
+      buffer = res.rest;
+      const { resolve } = waiting;
+      waiting = null;
+      resolve(res);
+    } else if (client.closed()) {
+      const { reject } = waiting;
+      waiting = null;
+      reject(new Error(`the server closed the connection; received: ${JSON.stringify(buffer.slice(0, 300))}`));
+    }
+  };
+  client.socket.on('data', (d) => { buffer += d.toString('latin1'); check(); });
+  client.ended.then(check);
+  return {
+    ask(raw, { head = false } = {}) {
+      return new Promise((resolve, reject) => {
+        waiting = { head, resolve, reject };
+        client.socket.write(Buffer.from(raw, 'latin1'));
+        check();
+      });
+    },
+    closed: client.closed,
+    close() {
+      client.socket.destroy();
+      return client.ended;
+    },
+  };
+}
+
+/**
+ * Runs every kind of traffic of test/fixtures/abuse.ts once (each with its
+ * errors and early leaves), so what the server and the interpreter build on
+ * first use is part of a baseline taken afterwards.
+ */
+export async function warmUp(app) {
+  const client = await keepAliveClient(app.port);
+  for (const path of ['/', '/users/1', '/slow', '/throw', '/reject', '/never', '/middleware-throws', '/nope', '/static/index.html', '/stream/bulk?count=2']) {
+    await client.ask(GET(path));
+  }
+  await client.ask(request('POST /never/settle HTTP/1.1', 'Host: t', 'Content-Length: 0'));
+  await client.ask(request('POST /echo HTTP/1.1', 'Host: t', 'Content-Length: 2') + 'hi');
+  await client.close();
+  for (const path of ['/stream/endless', '/events', '/static/big.html', '/stream/throws']) {
+    const leaving = await connect(app.port);
+    leaving.socket.write(GET(path));
+    await sleep(150);
+    leaving.socket.destroy();
+  }
+  const ws = new WebSocket(`ws://127.0.0.1:${app.port}/ws/echo`);
+  await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });
+  const echoed = new Promise((resolve) => ws.once('message', resolve));
+  ws.send('warm');
+  await echoed;
+  ws.close();
+  await new Promise((resolve) => ws.on('close', resolve));
+  const partial = await connect(app.port);
+  partial.socket.write('GET / HTTP/1.1\r\nHo');
+  await sleep(50);
+  partial.socket.destroy();
 }
