@@ -45,9 +45,9 @@ export function lane() {
 /** The JsVars of an ESP32-C3 (mode 'c3'). */
 export const C3_JSVARS = 4095;
 
-/** Why mode 'c3' cannot run on this lane, or '' when it can (for a test's skip). */
+/** Why mode 'c3' cannot run on this lane, or false when it can (a test's `skip`). */
 export function c3Unavailable() {
-  return process.env.ESPRUINO && !process.env.ESPRUINO_C3 ? 'set ESPRUINO_C3 to a build with 4095 JsVars to run this on the real interpreter' : '';
+  return process.env.ESPRUINO && !process.env.ESPRUINO_C3 ? 'set ESPRUINO_C3 to a build with 4095 JsVars to run this on the real interpreter' : false;
 }
 
 /**
