@@ -1501,28 +1501,6 @@ export function createEspruino(options = {}) {
     });
   }
 
-  // Device quirk (2v29, every build): when the needle is not found, indexOf
-  // reports one that runs off the end of the text, whatever the start index:
-  // "abcdef".indexOf("fg", 9) is 5, while "abcd".indexOf("cd", 9) is -1 and a
-  // text shorter than the needle gives -1. A loop over indexOf(needle, from)
-  // can go back and never end: a JSON body ending in a backslash hung the
-  // device's escapesToUtf8.
-  const stringIndexOf = vm.runInContext('String.prototype', context);
-  const nativeIndexOf = stringIndexOf.indexOf;
-  Object.defineProperty(stringIndexOf, 'indexOf', {
-    value: fn(function indexOf(needle, from) {
-      const text = String(this);
-      const search = String(needle);
-      const at = nativeIndexOf.call(text, search, from);
-      if (at >= 0 || search.length < 2 || text.length < search.length) return at;
-      for (let i = text.length - search.length + 1; i < text.length; i++) {
-        if (search.startsWith(text.slice(i))) return i;
-      }
-      return -1;
-    }, 'indexOf'),
-    writable: true, configurable: true, enumerable: false,
-  });
-
   // Device quirk (2v29, every build: jswrap_string_indexOf compares with
   // equalAtEndOfString): a needle that runs off the end of the text counts as
   // found where its start matches the text's tail. "abc".indexOf("cd") is 2,
