@@ -17,7 +17,9 @@ export const FRAME_REGRESSIONS = [
 /** Sent to test/fixtures/app.ts, each on a connection of its own: the statuses of its answers. */
 export const SERVER_REGRESSIONS = [
   // server fuzz seed 888, case 506, reduced by hand: a JSON body ending in a backslash. Espruino's
-  // indexOf reports it whatever the start index, and escapesToUtf8 (src/platform/text.ts) looped
-  // forever: the real interpreter stopped answering anyone (the emulation's indexOf has no such quirk).
+  // indexOf reports a needle running off the end whatever the start index, and the search for
+  // \u escapes in req.json (src/platform/text.ts) went round forever: the real interpreter stopped
+  // answering anyone. The emulation's indexOf now has the quirk; the second body takes the loop.
   { input: 'POST /json HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nConnection: close\r\n\r\nx\\', statuses: [200] },
+  { input: 'POST /json HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\nConnection: close\r\n\r\n"\\u00e9"\\', statuses: [200] },
 ];
