@@ -5,20 +5,16 @@
 // bodyTimeout and keepAliveTimeout 2 s).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, rawExchange, parseResponses, request } from '../helpers/app.mjs';
+import { rawExchange, parseResponses, request } from '../helpers/app.mjs';
 import { lane } from '../helpers/server.mjs';
-import { GET, sleep, connect, warmUp, restingFootprint, backToBaseline } from './lib.mjs';
+import { GET, sleep, connect, startAtRest, backToBaseline } from './lib.mjs';
 
 const MAX_CONNS = 8;
 
 describe(`abusive clients (${lane()})`, () => {
   let app;
   let baseline;
-  before(async () => {
-    app = await startApp('test/fixtures/abuse.ts');
-    await warmUp(app);
-    baseline = await restingFootprint(app);
-  });
+  before(async () => { ({ app, baseline } = await startAtRest()); });
   after(() => app.stop());
 
   test('1000 clients that connect and close mid-headers leave no socket and no JsVar behind', async () => {

@@ -5,9 +5,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { startApp, request } from '../helpers/app.mjs';
+import { request } from '../helpers/app.mjs';
 import { lane } from '../helpers/server.mjs';
-import { GET, sleep, connect, keepAliveClient, takeResponse, warmUp, restingFootprint, backToBaseline } from './lib.mjs';
+import { GET, sleep, connect, keepAliveClient, takeResponse, startAtRest, backToBaseline } from './lib.mjs';
 
 const json = async (client, path) => JSON.parse((await client.ask(GET(path))).body);
 
@@ -37,11 +37,7 @@ async function leaveAfter(port, payload, enough, { reset = false } = {}) {
 describe(`handler timeout (${lane()})`, () => {
   let app;
   let baseline;
-  before(async () => {
-    app = await startApp('test/fixtures/abuse.ts');
-    await warmUp(app);
-    baseline = await restingFootprint(app);
-  });
+  before(async () => { ({ app, baseline } = await startAtRest()); });
   after(() => app.stop());
 
   test('a handler that answers within handlerTimeout is served', async () => {
@@ -99,11 +95,7 @@ describe(`handler timeout (${lane()})`, () => {
 describe(`faults while another client is served throughout (${lane()})`, () => {
   let app;
   let baseline;
-  before(async () => {
-    app = await startApp('test/fixtures/abuse.ts');
-    await warmUp(app);
-    baseline = await restingFootprint(app);
-  });
+  before(async () => { ({ app, baseline } = await startAtRest()); });
   after(() => app.stop());
 
   test('failing clients, handlers, middleware and sources; every other request answered correctly', async () => {

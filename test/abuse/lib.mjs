@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import WebSocket from 'ws';
-import { rawExchange, parseResponses, request } from '../helpers/app.mjs';
+import { startApp, rawExchange, parseResponses, request } from '../helpers/app.mjs';
 
 export const GET = (path, ...headers) => request(`GET ${path} HTTP/1.1`, 'Host: t', ...headers);
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -198,4 +198,11 @@ export async function warmUp(app) {
   partial.socket.write('GET / HTTP/1.1\r\nHo');
   await sleep(50);
   partial.socket.destroy();
+}
+
+/** Starts test/fixtures/abuse.ts, warms it up and takes its resting footprint: { app, baseline }. */
+export async function startAtRest(options) {
+  const app = await startApp('test/fixtures/abuse.ts', options);
+  await warmUp(app);
+  return { app, baseline: await restingFootprint(app) };
 }

@@ -4,20 +4,9 @@
 // soak.test.mjs (a short run in npm test) and run.mjs (npm run soak).
 import fs from 'node:fs';
 import WebSocket from 'ws';
-import { startApp, request } from '../helpers/app.mjs';
-import { GET, sleep, connect, keepAliveClient, takeResponse, warmUp, restingFootprint, backToBaseline } from '../abuse/lib.mjs';
-
-/** A small seeded generator (mulberry32), so a run can be repeated. */
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { request } from '../helpers/app.mjs';
+import { prng } from '../helpers/random.mjs';
+import { GET, sleep, connect, keepAliveClient, takeResponse, startAtRest, backToBaseline } from '../abuse/lib.mjs';
 
 /** The fixture's static pages, built as it builds them. */
 function staticPage(length) {
@@ -204,10 +193,8 @@ async function sseSession(port, rand) {
  * sseClients, failures: [messages], jsVars: { baseline, after }, cpuMs, wallMs, lane }.
  */
 export async function soak({ requests = 10000, webSockets = 200, sseClients = 50, workers = 3, seed = 1, mode = 'esp32', onProgress = () => {} } = {}) {
-  const app = await startApp('test/fixtures/abuse.ts', { mode });
+  const { app, baseline } = await startAtRest({ mode });
   try {
-    await warmUp(app);
-    const baseline = await restingFootprint(app);
     const cpuBefore = cpuMs(app.pid);
     const started = Date.now();
     const stats = {
@@ -229,7 +216,7 @@ export async function soak({ requests = 10000, webSockets = 200, sseClients = 50
     };
 
     const httpWorker = async (index) => {
-      const rand = random(seed * 1000 + index);
+      const rand = prng(seed * 1000 + index);
       while (stats.requests < requests) {
         const kind = kinds[Math.floor(rand() * kinds.length)];
         try {
@@ -250,7 +237,7 @@ export async function soak({ requests = 10000, webSockets = 200, sseClients = 50
       while (stats.requests < requests && stats.requests / requests < done / total) await sleep(10);
     };
     const webSocketLane = async () => {
-      const rand = random(seed * 1000 + 101);
+      const rand = prng(seed * 1000 + 101);
       while (stats.webSockets.sessions < webSockets) {
         await inTurn(stats.webSockets.sessions, webSockets);
         stats.webSockets.sessions++;
@@ -263,7 +250,7 @@ export async function soak({ requests = 10000, webSockets = 200, sseClients = 50
       }
     };
     const sseLane = async () => {
-      const rand = random(seed * 1000 + 102);
+      const rand = prng(seed * 1000 + 102);
       while (stats.sseClients.sessions < sseClients) {
         await inTurn(stats.sseClients.sessions, sseClients);
         stats.sseClients.sessions++;
