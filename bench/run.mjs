@@ -20,7 +20,7 @@ import { median, errorSummary, consoleTable, writeResults } from './report.mjs';
 /** How much each run measures: the default, and --quick (a smoke test of the harness). */
 export const CONFIGS = {
   full: {
-    reps: 5, warmupOps: 300, sampleCpuSeconds: 1, minOps: 500, maxOps: 20000, maxCloseOps: 3000,
+    reps: 5, warmupOps: 300, sampleCpuSeconds: 1, minOps: 100, maxOps: 20000, maxCloseOps: 3000,
     sseWarmupMs: 500, sseMs: 2000, deadlineMs: 60000,
     idleClients: 20, memoryReps: 3, capacityLimit: 400,
     leakWarmupRequests: 200, leakWarmupSessions: 5, leakRequests: 10000, leakSessions: 200, leakDeadlineMs: 300000,
@@ -102,19 +102,19 @@ function throughputFigures(samples, build, date, cfg) {
   const routeOnly = { name: 'the same without CORS + Logging', value: cpuMicros('route') };
   const eight = 'requests, 8 keep-alive clients';
   return [
-    figure('cpu.hello.keepalive', 'CPU per request: GET hello JSON, keep-alive', 'µs', cpuMicros('hello.keepalive'), { reference: minimalKeepAlive, detail: how('hello.keepalive', eight), ...common }),
-    figure('cpu.hello.keepalive.c-http', 'CPU per request: GET hello JSON, keep-alive, vs. the C http module', 'µs', cpuMicros('hello.keepalive'), { reference: cHttp, detail: `the C http module: ${how('cHttp.close', 'requests, 8 clients, a connection each')}`, ...common }),
-    figure('cpu.hello.close', 'CPU per request: GET hello JSON, Connection: close', 'µs', cpuMicros('hello.close'), { reference: { name: 'minimal net server, Connection: close', value: cpuMicros('minimal.close') }, detail: how('hello.close', 'requests, 8 clients, a connection each'), ...common }),
-    figure('cpu.hello.close.c-http', 'CPU per request: GET hello JSON, Connection: close, vs. the C http module', 'µs', cpuMicros('hello.close'), { reference: cHttp, detail: `the C http module: ${how('cHttp.close', 'requests, 8 clients, a connection each')}`, ...common }),
-    figure('cpu.post.echo', 'CPU per request: POST 1 KB JSON, echoed', 'µs', cpuMicros('post.echo'), { detail: how('post.echo', `${eight}; req.json parsed and sent back with Response.json`), ...common }),
-    figure('cpu.route', 'CPU per request: /devices/<device>/readings/<n> among 50 routes', 'µs', cpuMicros('route'), { detail: how('route', eight), ...common }),
-    figure('cpu.route.middleware', 'CPU per request: the same with CORS + Logging (NoOpLogger)', 'µs', cpuMicros('route.middleware'), { reference: routeOnly, detail: how('route.middleware', `${eight}, with an Origin header`), ...common }),
-    figure('rps.hello.1', 'Requests per second: hello JSON, 1 keep-alive client', '/s', rate('hello.keepalive.1'), { reference: { name: 'minimal net server', value: rate('minimal.keepalive.1') }, detail: perSecond('hello.keepalive.1', 'requests'), ...common }),
-    figure('rps.hello.8', 'Requests per second: hello JSON, 8 keep-alive clients', '/s', rate('hello.keepalive'), { reference: { name: 'minimal net server', value: rate('minimal.keepalive') }, detail: perSecond('hello.keepalive', 'requests'), ...common }),
-    figure('ws.roundtrips', 'WebSocket echo round trips per second (125-byte text, 1 client)', '/s', rate('ws.echo.1'), { detail: perSecond('ws.echo.1', 'round trips'), ...common }),
-    figure('cpu.ws.message', 'CPU per WebSocket message (125-byte text echoed, 8 clients)', 'µs', cpuMicros('ws.echo.8'), { detail: how('ws.echo.8', 'echoes'), ...common }),
+    figure('cpu.hello.keepalive', 'CPU per request: GET hello JSON, keep-alive', 'µs', cpuMicros('hello.keepalive'), { reference: minimalKeepAlive, detail: how('hello.keepalive', eight), samples: samples['hello.keepalive'], ...common }),
+    figure('cpu.hello.keepalive.c-http', 'CPU per request: GET hello JSON, keep-alive, vs. the C http module', 'µs', cpuMicros('hello.keepalive'), { reference: cHttp, detail: `the C http module: ${how('cHttp.close', 'requests, 8 clients, a connection each')}`, samples: samples['hello.keepalive'], ...common }),
+    figure('cpu.hello.close', 'CPU per request: GET hello JSON, Connection: close', 'µs', cpuMicros('hello.close'), { reference: { name: 'minimal net server, Connection: close', value: cpuMicros('minimal.close') }, detail: how('hello.close', 'requests, 8 clients, a connection each'), samples: samples['hello.close'], ...common }),
+    figure('cpu.hello.close.c-http', 'CPU per request: GET hello JSON, Connection: close, vs. the C http module', 'µs', cpuMicros('hello.close'), { reference: cHttp, detail: `the C http module: ${how('cHttp.close', 'requests, 8 clients, a connection each')}`, samples: samples['hello.close'], ...common }),
+    figure('cpu.post.echo', 'CPU per request: POST 1 KB JSON, echoed', 'µs', cpuMicros('post.echo'), { detail: how('post.echo', `${eight}; req.json parsed and sent back with Response.json`), samples: samples['post.echo'], ...common }),
+    figure('cpu.route', 'CPU per request: /devices/<device>/readings/<n> among 50 routes', 'µs', cpuMicros('route'), { detail: how('route', eight), samples: samples['route'], ...common }),
+    figure('cpu.route.middleware', 'CPU per request: the same with CORS + Logging (NoOpLogger)', 'µs', cpuMicros('route.middleware'), { reference: routeOnly, detail: how('route.middleware', `${eight}, with an Origin header`), samples: samples['route.middleware'], ...common }),
+    figure('rps.hello.1', 'Requests per second: hello JSON, 1 keep-alive client', '/s', rate('hello.keepalive.1'), { reference: { name: 'minimal net server', value: rate('minimal.keepalive.1') }, detail: perSecond('hello.keepalive.1', 'requests'), samples: samples['hello.keepalive.1'], ...common }),
+    figure('rps.hello.8', 'Requests per second: hello JSON, 8 keep-alive clients', '/s', rate('hello.keepalive'), { reference: { name: 'minimal net server', value: rate('minimal.keepalive') }, detail: perSecond('hello.keepalive', 'requests'), samples: samples['hello.keepalive'], ...common }),
+    figure('ws.roundtrips', 'WebSocket echo round trips per second (125-byte text, 1 client)', '/s', rate('ws.echo.1'), { detail: perSecond('ws.echo.1', 'round trips'), samples: samples['ws.echo.1'], ...common }),
+    figure('cpu.ws.message', 'CPU per WebSocket message (125-byte text echoed, 8 clients)', 'µs', cpuMicros('ws.echo.8'), { detail: how('ws.echo.8', 'echoes'), samples: samples['ws.echo.8'], ...common }),
     figure('sse.events', 'SSE events per second to each of 4 clients', '/s', rate('sse.4'), {
-      detail: `an SSEHub broadcasting on every main-loop pass for ${cfg.sseMs} ms; events each client received per second, median of ${samples['sse.4'].length} runs; events the queues dropped: ${samples['sse.4'].map((s) => s.gaps).join(', ')}`, ...common,
+      detail: `an SSEHub broadcasting on every main-loop pass for ${cfg.sseMs} ms; events each client received per second, median of ${samples['sse.4'].length} runs; events the queues dropped: ${samples['sse.4'].map((s) => s.gaps).join(', ')}`, samples: samples['sse.4'], ...common,
     }),
   ];
 }
@@ -131,7 +131,7 @@ function memoryFigures(memory, builds, date) {
     if (result.error) return figure(id, label, unit, null, { ...esp32, ...extra, error: result.error });
     return figure(id, label, unit, result.value, { ...esp32, samples: result.samples, detail: result.detail, ...extra(result) });
   };
-  const empty = (result) => ({ reference: { name: 'the interpreter with nothing loaded', value: result.reference }, detail: `examples/basic.ts built for esp32 (${result.bundleBytes} bytes): usage a second after the start, nothing connected yet` });
+  const empty = (result) => ({ reference: { name: 'the interpreter with nothing loaded', value: result.reference }, noRatio: true, detail: `examples/basic.ts built for esp32 (${result.bundleBytes} bytes): usage a second after the start, nothing connected yet` });
   return [
     row('jsvars.boot.storage', 'boot.storage', 'JsVars after boot, examples/basic.ts from Storage (.bootcde, as flashed)', 'JsVars', empty),
     row('jsvars.boot.ram', 'boot.ram', 'JsVars after boot, examples/basic.ts from RAM (espruino bundle.js)', 'JsVars', empty),
@@ -161,6 +161,7 @@ async function main() {
       'All servers of the CPU figures run at once on the default build; each is stopped (SIGSTOP) while another is measured, and the scenarios take turns in every repetition after a warm-up run, so the machine\'s load changes them alike.',
       'Load: raw sockets over loopback, one request in flight per connection (no pipelining), every response checked (status, and the body of a connection\'s first answer to each request).',
       'JsVars: process.memory().usage (it collects garbage first), typed on the interpreter\'s console. The boot figures are the first reading, a second after the interpreter started; later readings include the reading\'s own line in the console history (the same line each time, kept once). A 64-bit Linux build\'s JsVar is 18 bytes, not the ESP32\'s 14: counts of objects match a device, long strings take somewhat fewer JsVars than on it.',
+      'CPU and throughput are measured with bundles loaded from RAM: the Linux build reads code kept in Storage through its flash file (opened, read and closed for every read; a device maps its flash into memory), which made Storage-run code several times slower there. The JsVar figures run from Storage as on a flashed board, except the RAM boot figure and the leak check.',
       'The bench apps (bench/apps/) allow 32 connections and 1,000,000 requests per keep-alive connection (the reference never closes one); the memory figures lift examples/basic.ts\'s maxConns and keepAliveTimeout on the console to hold idle connections while they are counted.',
     ],
   };
