@@ -260,12 +260,9 @@ async function main() {
   if (args.www) {
     wwwDir = resolve(cwd, args.www);
     if (!existsSync(wwwDir) || !statSync(wwwDir).isDirectory()) throw new FlashError(`web folder not found: ${args.www}`);
-  } else if (!asModule) {
-    wwwDir = webFolderOf(entry);
   }
   const prefix = args['storage-prefix'] === undefined ? DEFAULT_PREFIX : args['storage-prefix'];
   if (prefix.length > MAX_STORAGE_NAME - 4) throw new FlashError(`--storage-prefix "${prefix}" leaves no room in Storage's ${MAX_STORAGE_NAME}-character names`);
-  const assets = wwwDir ? planAssets(wwwDir, !args['no-manifest'], prefix) : [];
   const wifi = loadWifi(args, cwd);
   const timeoutMs = Number(args.timeout || 180) * 1000;
 
@@ -280,11 +277,13 @@ async function main() {
     throw new FlashError('the bundle contains the Wi-Fi password: credentials must not be compiled in');
   }
   console.log(`file: bundle ${rel(built.outFile)} (${built.size} bytes) -> Storage "${asModule ? MODULE_NAME : '.bootcde'}"`);
+  if (!args.www && !asModule) wwwDir = webFolderOf(entry, built.code, prefix);
+  const assets = wwwDir ? planAssets(wwwDir, !args['no-manifest'], prefix) : [];
   for (const a of assets) {
     if (a.manifest) console.log(`file: manifest -> Storage "${a.storageName}" (${a.size} bytes): ${JSON.stringify(a.manifest)}`);
     else console.log(`file: ${rel(a.source)} -> Storage "${a.storageName}" (${a.size} bytes${a.gzipped ? `, gzipped to ${a.data.length}` : ', stored as is'})`);
   }
-  if (!wwwDir) console.log(asModule ? 'file: no web folder (--www <dir> names one)' : 'file: no web folder (none at <entry dir>/www; --www <dir> names one)');
+  if (!wwwDir) console.log(asModule ? 'file: no web folder (--www <dir> names one)' : 'file: no web folder (none at <entry dir>/www that the app reads; --www <dir> names one)');
   if (wifi) console.log(`Wi-Fi: ssid ${JSON.stringify(wifi.ssid)}, password ${MASK} (from ${wifi.source}; never written into the bundle)`);
   else console.log('Wi-Fi: no credentials (wifi.json or WIFI_SSID/WIFI_PASSWORD): the board keeps its saved Wi-Fi settings');
 

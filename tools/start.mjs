@@ -20,7 +20,7 @@ async function main() {
   const workDir = join(ROOT, 'dist', 'run'); // Espruino keeps Storage in ./espruino.flash here
   mkdirSync(workDir, { recursive: true });
   const { outFile, code, size } = await buildBundle(entry, { board: args.board || 'linux', port, out: join(workDir, 'app.js') });
-  const web = webFolderPreamble(entry);
+  const web = webFolderPreamble(entry, code);
   if (web.count) {
     writeFileSync(outFile, web.code + code);
     console.log(`${web.count} file(s) of ${web.folder} in Storage under "${DEFAULT_PREFIX}"`);

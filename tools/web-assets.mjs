@@ -15,10 +15,15 @@ export const DEFAULT_PREFIX = 'www/';
 
 export class AssetError extends Error {}
 
-/** The folder "www" beside the entry file, or null. */
-export function webFolderOf(entry) {
+/**
+ * The folder "www" beside the entry file, if the app's bundle `code` names
+ * Storage files under `prefix` (through mountStatic or Response.file): an app
+ * that never reads them (examples/basic.ts beside examples/www) gets none.
+ */
+export function webFolderOf(entry, code, prefix = DEFAULT_PREFIX) {
   const dir = join(dirname(entry), 'www');
-  return existsSync(dir) && statSync(dir).isDirectory() ? dir : null;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return null;
+  return code.includes(JSON.stringify(prefix)) ? dir : null;
 }
 
 function listFiles(dir) {
@@ -74,12 +79,12 @@ export function planAssets(wwwDir, useManifest, prefix) {
 
 
 /**
- * Statements that put the entry's web folder (if it has one) into Storage
- * before the app runs, for hosts: prepended to the bundle by `npm start` and
- * the tests. Returns { code, count } (code "" when there is no folder).
+ * Statements that put the entry's web folder (if it has one and the bundle
+ * `code` reads it) into Storage before the app runs, for hosts: prepended to
+ * the bundle by `npm start` and the tests. Returns { code, count, folder }.
  */
-export function webFolderPreamble(entry) {
-  const www = webFolderOf(entry);
+export function webFolderPreamble(entry, bundle) {
+  const www = webFolderOf(entry, bundle);
   if (!www) return { code: '', count: 0, folder: null };
   const assets = planAssets(www, true, DEFAULT_PREFIX);
   const code = assets.map((a) => `require("Storage").write(${JSON.stringify(a.storageName)},atob(${JSON.stringify(a.data.toString('base64'))}));\n`).join('');

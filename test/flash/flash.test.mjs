@@ -128,15 +128,21 @@ test('web folder: a long name is a clear error with --no-manifest; a missing fol
   assert.match(out, /flash failed: web folder not found: nope/);
 });
 
-test("the entry's own www folder is picked up", async (t) => {
+test("the entry's own www folder is picked up when the app reads it", async (t) => {
   const cwd = tempDir(t);
-  writeFileSync(join(cwd, 'app.ts'), `import { MicroServer, Response } from ${JSON.stringify(join(ROOT, 'src/index'))};\n` +
-    `const app = new MicroServer({ port: 80 });\napp.get('/', () => Response.plain('hi'));\napp.run();\n`);
+  const app = (line) => `import { MicroServer, Response } from ${JSON.stringify(join(ROOT, 'src/index'))};\n` +
+    `const app = new MicroServer({ port: 80 });\napp.get('/', () => Response.plain('hi'));\n${line}\napp.run();\n`;
+  writeFileSync(join(cwd, 'app.ts'), app("app.mountStatic('/static', 'www/');"));
+  writeFileSync(join(cwd, 'plain.ts'), app(''));
   mkdirSync(join(cwd, 'www'));
   writeFileSync(join(cwd, 'www', 'style.css'), 'body{margin:0}');
-  const { code, out } = await runFlash(['app.ts', '--dry-run'], { cwd });
+  let { code, out } = await runFlash(['app.ts', '--dry-run'], { cwd });
   assert.equal(code, 0, out);
   assert.match(out, /www\/style\.css -> Storage "www\/style\.css" \(14 bytes, stored as is\)/);
+  ({ code, out } = await runFlash(['plain.ts', '--dry-run'], { cwd }));
+  assert.equal(code, 0, out);
+  assert.match(out, /file: no web folder \(none at <entry dir>\/www that the app reads/);
+  assert.doesNotMatch(out, /style\.css/);
 });
 
 test('wifi.json: a separate Wi-Fi step with the password masked, never in the bundle', async (t) => {
