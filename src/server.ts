@@ -88,11 +88,13 @@ export class MicroServer implements ConnectionHost {
   /**
    * A WebSocket route: a valid upgrade request to `path` (with <param>
    * segments as for HTTP) gets 101, then `handler(ws, req)` runs with the
-   * accepted socket. Middleware runs for the upgrade request, so it can refuse it.
+   * accepted socket. Middleware runs for the upgrade request, so it can refuse it:
+   * the app's, then the route's own (`options.middleware`, e.g. [auth]).
    */
   websocket(path: string, handler: WebSocketHandler, options: WebSocketOptions = {}): this {
     if (typeof handler !== 'function') throw new Error('WebSocket route ' + path + ': the handler must be a function');
-    this.router.add(WEBSOCKET, path, (req) => acceptWebSocket(req, handler, options, options.maxMessageSize || this.webSocketMaxMessageSize, this.minFreeJsVars, this.logger));
+    const accept: Handler = (req) => acceptWebSocket(req, handler, options, options.maxMessageSize || this.webSocketMaxMessageSize, this.minFreeJsVars, this.logger);
+    this.router.add(WEBSOCKET, path, options.middleware ? compose(options.middleware, accept) : accept);
     return this;
   }
 

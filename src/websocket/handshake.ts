@@ -1,5 +1,6 @@
 // The opening handshake (RFC 6455 §4.2): checks the upgrade request and
 // answers 101 with the accept key, or refuses with the status the RFC names.
+import { Middleware } from '../middleware/types';
 import { Request } from '../http/request';
 import { Response } from '../http/response';
 import { sha1Base64 } from '../platform/crypto';
@@ -15,6 +16,8 @@ export interface WebSocketOptions {
   maxMessageSize?: number;
   /** Seconds between pings; a client that misses two pongs is disconnected. 0: no pings. Default 30. */
   pingInterval?: number;
+  /** Middleware for this route only, run for the upgrade request after the app's: it can refuse before the 101. */
+  middleware?: Middleware[];
 }
 
 /** Lowercase, comma-separated tokens of a header value. */

@@ -105,6 +105,16 @@ for (const mode of ['esp32', 'linux']) {
         assert.deepEqual((await upgrade(`ws://127.0.0.1:${app.port}/ws/public`)).messages, ['anyone']);
       });
 
+      test("a WebSocket route's own middleware (options.middleware: [bearer]) refuses before the 101", async () => {
+        const refused = await upgrade(`ws://127.0.0.1:${app.port}/ws/token`);
+        assert.equal(refused.status, 401);
+        assert.equal(refused.headers['www-authenticate'], 'Bearer realm="MicroServer"');
+        const wrong = await upgrade(`ws://127.0.0.1:${app.port}/ws/token`, { headers: { authorization: 'Bearer token-999' } });
+        assert.equal(wrong.status, 401);
+        const open = await upgrade(`ws://127.0.0.1:${app.port}/ws/token`, { headers: { authorization: 'Bearer token-456' } });
+        assert.deepEqual(open.messages, ['token token-456']);
+      });
+
       test('a refused upgrade on a raw socket: the 401 is all that comes back, never a 101', async () => {
         const raw = await rawExchange(app.port, request('GET /ws/private HTTP/1.1', 'Host: t', 'Upgrade: websocket', 'Connection: Upgrade',
           'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13'));
