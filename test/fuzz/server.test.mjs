@@ -4,7 +4,8 @@
 // - HTTP: valid requests and pipelines to the fixture's routes, the same
 //   mutated, and random bytes. Each must end in complete HTTP responses with a
 //   2xx, 4xx, 501 or 505 status, or a clean close; pipelined valid requests
-//   are answered in order.
+//   are answered in order. (A 503 with Retry-After, the answer past maxConns,
+//   is allowed too: clients that give up early can outpace a slow interpreter.)
 // - WebSocket: valid, mutated and random client frames sent with the
 //   handshake to an echo route. The server echoes messages and answers pings
 //   until the frames end, are closed by the client, or break the protocol; then
@@ -116,7 +117,9 @@ async function checkHttpCase(port, { input, expected }) {
   }
   const finals = responses.filter((r) => r.status >= 200);
   for (const r of responses) {
-    const ok = r.status === 100 || (r.status >= 200 && r.status < 300) || (r.status >= 400 && r.status < 500) || r.status === 501 || r.status === 505;
+    // 503 with Retry-After: more than maxConns connections, when the server lags behind the clients.
+    const overloaded = r.status === 503 && r.headers['retry-after'] !== undefined;
+    const ok = r.status === 100 || (r.status >= 200 && r.status < 300) || (r.status >= 400 && r.status < 500) || r.status === 501 || r.status === 505 || overloaded;
     assert.ok(ok, `status ${r.status} ${where}`);
   }
   const closing = finals.findIndex((r) => r.headers.connection === 'close');
@@ -124,7 +127,7 @@ async function checkHttpCase(port, { input, expected }) {
     assert.equal(closing, finals.length - 1, `nothing after a "Connection: close" response ${where}`);
     assert.ok(closed, `the server closed after "Connection: close" ${where}`);
   }
-  if (expected) {
+  if (expected && !(finals.length === 1 && finals[0].status === 503)) {
     // Answered in order, up to the first request that ends the connection.
     const last = expected.findIndex((event) => !keepsAlive(event.message));
     const answered = last < 0 ? expected : expected.slice(0, last + 1);
@@ -196,15 +199,17 @@ function serverReplies(events) {
  * Sends client frames after the handshake on a connection of their own, and
  * checks the server's frames; returns how the client's frames ended. When the
  * frames end in a close or an error, the server's close ends the exchange;
- * else it waits for what the server owes, or briefly when it owes nothing.
+ * else a pause in what the server sends.
  */
 async function checkWebSocketCase(port, F, input) {
   const events = parseFrames(F, [input], WS_MAX_MESSAGE);
   const [replies, closes] = serverReplies(events);
-  const { data, closed } = await rawExchange(port, HANDSHAKE + input, { idleMs: closes ? 3000 : replies.length ? 600 : 150 });
+  const { data, closed } = await rawExchange(port, HANDSHAKE + input, { idleMs: closes ? 3000 : 600 });
   const where = `for frames ${literal(input.slice(0, 200))}${input.length > 200 ? '...' : ''} (${JSON.stringify(events).slice(0, 200)})`;
   const end = data.indexOf('\r\n\r\n');
-  assert.match(data.subarray(0, end).toString('latin1'), /^HTTP\/1\.1 101 /, where);
+  const head = data.subarray(0, end).toString('latin1');
+  if (/^HTTP\/1\.1 503 [^]*\r\nRetry-After:/i.test(head)) return ['503 (too many connections)'];
+  assert.match(head, /^HTTP\/1\.1 101 /, where);
   assert.deepEqual(serverFrames(data.subarray(end + 4)), replies, where);
   if (closes) assert.ok(closed, `the server closes the connection ${where}`);
   const last = events[events.length - 1];
@@ -272,8 +277,13 @@ describe(`fuzzing a running server (${lane()})`, () => {
   });
 
   test('JsVars are back near the baseline', { skip: !counting && 'JsVars are only counted on the real interpreter (set ESPRUINO)' }, async (t) => {
-    await new Promise((r) => setTimeout(r, 300));
-    const after = await usage();
+    // Connections whose clients gave up may still be timing out (bodyTimeout and keepAliveTimeout: 2 s).
+    let after;
+    for (let tries = 0; tries < 10; tries++) {
+      await new Promise((r) => setTimeout(r, 500));
+      after = await usage();
+      if (after - baseline <= 20) break;
+    }
     t.diagnostic(`JsVars: ${baseline} before the cases, ${after} after`);
     assert.ok(after - baseline <= 20, `JsVars grew from ${baseline} to ${after} over ${CASES + WS_CASES} cases`);
   });
