@@ -125,7 +125,8 @@ async function checkHttpCase(port, { input, expected }) {
   const closing = finals.findIndex((r) => r.headers.connection === 'close');
   if (closing >= 0) {
     assert.equal(closing, finals.length - 1, `nothing after a "Connection: close" response ${where}`);
-    assert.ok(closed, `the server closed after "Connection: close" ${where}`);
+    // Only a valid case waits long enough to see the close behind a lagging server's answer.
+    if (expected) assert.ok(closed, `the server closed after "Connection: close" ${where}`);
   }
   if (expected && !(finals.length === 1 && finals[0].status === 503)) {
     // Answered in order, up to the first request that ends the connection.
