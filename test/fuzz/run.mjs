@@ -66,6 +66,7 @@ for (const name of values.target === 'all' ? Object.keys(TARGETS) : [values.targ
       });
       if (failure) {
         console.log(`\n${name}: FAILED at seed ${failure.seed}, case ${failure.index} (${failure.kind})\n${failure.message}\n`);
+        console.log(`Repeat it: npm run fuzz -- --target ${name} --mode ${values.mode} --seed ${failure.seed} --iterations ${failure.index + 1}\n`);
         console.log(`Paste into ${target.regressions} in test/fuzz/regressions.mjs:\n${failure.reproducer}\n`);
         throw new Error(`${name}: a property broke at seed ${failure.seed}, case ${failure.index}; reproducer above`);
       }
