@@ -81,6 +81,14 @@ for (const mode of ['esp32', 'linux']) {
         assert.equal(T.jsonValueWithin(nestedArrays(5000), 12), false);
       });
 
+      test('flat containers skip the walk, but only real binary data counts as flat', () => {
+        assert.equal(T.jsonValueWithin({ a: 1, b: 'x', c: null, d: true }, 1), true);
+        assert.equal(emu.run('new Uint8Array(3)') !== undefined && T.jsonValueWithin(emu.run('new Uint8Array(3)'), 1), true);
+        const lookalike = emu.run('({ buffer: new ArrayBuffer(2), deep: [[[1]]] })');
+        assert.equal(T.jsonValueWithin(lookalike, 3), false, 'a "buffer" member does not make an object binary');
+        assert.equal(T.jsonValueWithin(lookalike, 4), true);
+      });
+
       test('scalars and empty containers are shallow', () => {
         for (const value of [1, 'x', null, undefined, true, [], {}]) assert.equal(T.jsonValueWithin(value, 1), true, String(value));
         assert.equal(T.jsonValueWithin([[]], 1), false);
