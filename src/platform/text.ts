@@ -223,8 +223,38 @@ export function jsonNestingWithin(text: string, limit: number): boolean {
   return true;
 }
 
-/** JSON.parse that refuses input nested deeper than `maxDepth` (see jsonNestingWithin), with the same error type. */
+const QUOTE_OR_BACKSLASH = /["\\]/g;
+
+/**
+ * True when every character above ASCII is inside a JSON string. Outside its
+ * strings, Espruino's JSON.parse reads them as its pretokenised tokens (0xB4
+ * is true, 0xD2 a string whose length follows): 0xD2 and then any byte above
+ * ASCII failed an assert and the interpreter exited. Valid JSON has none there.
+ */
+function nonAsciiOnlyInStrings(text: string): boolean {
+  if (!NON_ASCII.test(text)) return true;
+  let inString = false;
+  let from = 0;
+  QUOTE_OR_BACKSLASH.lastIndex = 0;
+  for (let match = QUOTE_OR_BACKSLASH.exec(text); match; match = QUOTE_OR_BACKSLASH.exec(text)) {
+    if (match[0] === '\\') {
+      if (inString) QUOTE_OR_BACKSLASH.lastIndex = match.index + 2; // an escaped quote does not end the string
+      continue;
+    }
+    if (!inString && NON_ASCII.test(text.substring(from, match.index))) return false;
+    inString = !inString;
+    from = match.index + 1;
+  }
+  return inString || !NON_ASCII.test(text.substring(from));
+}
+
+/**
+ * JSON.parse that refuses input nested deeper than `maxDepth` (see
+ * jsonNestingWithin) or with characters above ASCII outside its strings (see
+ * nonAsciiOnlyInStrings), with the same error type.
+ */
 export function safeJsonParse(text: string, maxDepth: number): unknown {
+  if (!nonAsciiOnlyInStrings(text)) throw new SyntaxError('A character above ASCII outside a JSON string');
   if (!jsonNestingWithin(text, maxDepth)) throw new SyntaxError('JSON nested deeper than ' + maxDepth + ' levels');
   return JSON.parse(text);
 }
