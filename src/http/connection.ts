@@ -127,6 +127,9 @@ function onData(c: Connection, data: string): void {
     c.upgraded.onData(data);
     return;
   }
+  // Closing after this response: what else arrives would never be read, so
+  // keeping it would let a client fill the heap while a long response streams.
+  if (c.busy && c.closeAfter) return;
   c.parser.feed(data);
   if (!c.busy) processInput(c);
   else if (c.parser.pending > LIMITS.maxPipelined) c.closeAfter = true;
