@@ -443,3 +443,15 @@ test('run.mjs exits like the Linux build: 1 on a top-level exception, 0 once idl
   const quitting = runIt(`setInterval(function () {}, 1000); setTimeout(quit, 20);`);
   assert.equal(quitting.status, 0);
 });
+
+test('JSON.parse of a byte above ASCII outside a string stops the emulation, as the device crashes (device quirk)', async (t) => {
+  const { lines, waitForLine } = emulate(t, `
+    print(JSON.parse('{"s":"\\xe9"}').s.length);
+    try { JSON.parse('\\xd2\\xf4'); } catch (e) { print('caught'); }
+    setTimeout(function () { print('still running'); }, 50);
+  `);
+  await waitForLine(/^ASSERT FAILED: JSON\.parse met a character above ASCII/);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(lines[0], '1', 'inside a string a byte above ASCII is fine');
+  assert.ok(!lines.includes('still running'), lines.join('\n'));
+});

@@ -347,6 +347,20 @@ export function createEspruino(options = {}) {
         return code > 0xff ? '\\u00' + (code & 0xff).toString(16).padStart(2, '0') : match;
       });
     }
+    // Device quirk (2v29, both builds): outside strings the lexer reads bytes
+    // above 0x7F as its pretokenised tokens (0xB4 is `true`, 0xD2 a string
+    // whose length follows); 0xD2 then another such byte fails an assert and
+    // the interpreter exits. The emulation stops too, whatever catches this.
+    const outside = source.replace(/"(?:[^"\\]|\\[\s\S])*"/g, '""');
+    if (/[^\x00-\x7f]/.test(outside)) {
+      const message = 'JSON.parse met a character above ASCII outside a string: Espruino reads it as a token (0xD2 then another byte crashes it)';
+      printArgs('ASSERT FAILED: ' + message);
+      setImmediate(() => {
+        stop();
+        options.onQuit?.();
+      });
+      throw error(message);
+    }
     return reviver === undefined ? nativeParse(source) : nativeParse(source, reviver);
   }
 
