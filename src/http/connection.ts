@@ -17,6 +17,7 @@ import { Puller } from './stream';
 import { Socket } from '../platform/net';
 import { httpDate, startTimer, stopTimer } from '../platform/clock';
 import { LIMITS } from '../settings';
+import { hasHeaderToken } from './tokens';
 
 /** What a connection needs from the server. */
 export interface ConnectionHost {
@@ -38,14 +39,6 @@ const NO_TIMER = 0;
 const IDLE_TIMER = 1;
 const REQUEST_TIMER = 2;
 const HANDLER_TIMER = 3;
-
-/** True when a comma-separated header value lists `token` (case-insensitive). */
-function hasToken(value: string | undefined, token: string): boolean {
-  if (value === undefined) return false;
-  const items = value.toLowerCase().split(',');
-  for (let i = 0; i < items.length; i++) if (items[i].trim() === token) return true;
-  return false;
-}
 
 /**
  * Writes to a socket the peer may have left. Once Espruino has seen the peer
@@ -156,7 +149,7 @@ function dispatch(c: Connection, message: ParsedMessage): void {
   setTimer(c, NO_TIMER, 0);
   c.served++;
   const connection = message.headers.connection;
-  const keepAlive = message.version === 11 ? !hasToken(connection, 'close') : hasToken(connection, 'keep-alive');
+  const keepAlive = message.version === 11 ? !hasHeaderToken(connection, 'close') : hasHeaderToken(connection, 'keep-alive');
   if (!keepAlive || c.served >= host.maxKeepAliveRequests || host.stopping) c.closeAfter = true;
   const req = new Request(message, c.socket.remoteAddress || '-');
   let result: Response | Promise<Response>;

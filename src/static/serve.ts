@@ -9,6 +9,7 @@ import { FileBackend, FileReader, FileStat, FS_BACKEND, STORAGE_BACKEND } from '
 import { contentTypeFor } from './mime';
 import { CRC32_START, crc32Update, crc32Finish } from './crc32';
 import { parseRange, UNSATISFIABLE } from './paths';
+import { hasHeaderToken } from '../http/tokens';
 
 /** Bytes read per piece: a body is never held whole in RAM. */
 export const FILE_CHUNK = 512;
@@ -33,14 +34,6 @@ function etagFor(backend: FileBackend, name: string, stat: FileStat): string {
   etagCache.push(key + etag);
   if (etagCache.length > ETAG_CACHE_SIZE) etagCache = etagCache.slice(1);
   return etag;
-}
-
-/** True when a comma-separated list names `token` (parameters such as ";q=1" ignored; "q=0" is not honoured). */
-function listHas(value: string | undefined, token: string): boolean {
-  if (!value) return false;
-  const items = value.toLowerCase().split(',');
-  for (let i = 0; i < items.length; i++) if (items[i].split(';')[0].trim() === token) return true;
-  return false;
 }
 
 /** If-None-Match: "*" or any listed tag (weak comparison); else If-Modified-Since naming the same second. */
@@ -90,7 +83,7 @@ export function serveFile(req: Request, name: string, options: FileOptions): Res
   const backend = options.fs ? FS_BACKEND : STORAGE_BACKEND;
   const plain = backend.stat(name);
   const gzip = backend.stat(name + '.gz');
-  const acceptsGzip = listHas(req.headers['accept-encoding'], 'gzip');
+  const acceptsGzip = hasHeaderToken(req.headers['accept-encoding'], 'gzip');
   if (!plain && !gzip) return Response.error('Not Found', 404);
   if (!plain && !acceptsGzip) return Response.error('Only a gzip-compressed version of this file exists: send Accept-Encoding: gzip', 406);
   const served = gzip && acceptsGzip ? name + '.gz' : name;

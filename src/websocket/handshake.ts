@@ -1,6 +1,7 @@
 // The opening handshake (RFC 6455 §4.2): checks the upgrade request and
 // answers 101 with the accept key, or refuses with the status the RFC names.
 import { Middleware } from '../middleware/types';
+import { headerTokens, hasHeaderToken } from '../http/tokens';
 import { Request } from '../http/request';
 import { Response } from '../http/response';
 import { sha1Base64 } from '../platform/crypto';
@@ -20,17 +21,9 @@ export interface WebSocketOptions {
   middleware?: Middleware[];
 }
 
-/** Lowercase, comma-separated tokens of a header value. */
-function tokens(value: string | undefined): string[] {
-  if (value === undefined) return [];
-  const items = value.toLowerCase().split(',');
-  for (let i = 0; i < items.length; i++) items[i] = items[i].trim();
-  return items;
-}
-
 /** True when the request asks to become a WebSocket (whether or not it does so correctly). */
 export function isUpgradeRequest(req: Request): boolean {
-  return tokens(req.headers.upgrade).indexOf('websocket') >= 0;
+  return hasHeaderToken(req.headers.upgrade, 'websocket');
 }
 
 function validKey(key: string | undefined): boolean {
@@ -46,7 +39,7 @@ function validKey(key: string | undefined): boolean {
 export function handshake(req: Request, options: WebSocketOptions): Response {
   if (req.method !== 'GET') return Response.error('A WebSocket handshake must be a GET request', 400);
   if (req.version !== 11) return Response.error('A WebSocket handshake needs HTTP/1.1', 400);
-  if (tokens(req.headers.connection).indexOf('upgrade') < 0) return Response.error('Connection: Upgrade is required', 400);
+  if (!hasHeaderToken(req.headers.connection, 'upgrade')) return Response.error('Connection: Upgrade is required', 400);
   if (req.headers['sec-websocket-version'] !== '13') {
     return Response.error('Unsupported WebSocket version', 426).addHeader('Sec-WebSocket-Version', '13');
   }
@@ -55,7 +48,7 @@ export function handshake(req: Request, options: WebSocketOptions): Response {
   if (options.origin && !options.origin(req.headers.origin, req)) return Response.error('Origin not allowed', 403);
   const res = new Response(null, 101).addHeader('Upgrade', 'websocket').addHeader('Sec-WebSocket-Accept', sha1Base64(key + GUID));
   res.head += 'Connection: Upgrade\r\n'; // addHeader leaves Connection to the server
-  const offered = tokens(req.headers['sec-websocket-protocol']);
+  const offered = headerTokens(req.headers['sec-websocket-protocol']);
   const spoken = options.protocols || [];
   for (let i = 0; i < spoken.length; i++) {
     if (offered.indexOf(spoken[i].toLowerCase()) >= 0) {

@@ -122,6 +122,13 @@ for (const mode of ['esp32', 'linux']) {
       assert.equal(plainRes.headers.vary, 'Accept-Encoding');
       assert.equal(plainRes.body, 'console.log("plain");\n');
       assert.notEqual(plainRes.headers.etag, zipped.headers.etag);
+      for (const refusing of ['gzip;q=0', 'br, gzip; q=0.000', 'GZIP;Q=0, br']) {
+        const plain = await one(app.port, GET('/static/zip.js', 'Accept-Encoding: ' + refusing));
+        assert.equal(plain.headers['content-encoding'], undefined, refusing);
+        assert.equal(plain.body, 'console.log("plain");\n', refusing);
+      }
+      const weighted = await one(app.port, GET('/static/zip.js', 'Accept-Encoding: gzip;q=0.5'));
+      assert.equal(weighted.headers['content-encoding'], 'gzip');
       const viaFetch = await fetch(app.url + '/static/only.js');
       assert.equal(await viaFetch.text(), 'console.log("gzipped");\n', 'fetch sends Accept-Encoding: gzip');
       const refused = await one(app.port, GET('/static/only.js'));
