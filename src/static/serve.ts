@@ -83,9 +83,12 @@ export function serveFile(req: Request, name: string, options: FileOptions): Res
   const backend = options.fs ? FS_BACKEND : STORAGE_BACKEND;
   const plain = backend.stat(name);
   const gzip = backend.stat(name + '.gz');
-  const acceptsGzip = hasHeaderToken(req.headers['accept-encoding'], 'gzip');
+  // No Accept-Encoding at all means any coding will do (RFC 9110 §12.5.3): a
+  // file stored only gzipped (as npm run flash stores most) is still sent.
+  const acceptEncoding = req.headers['accept-encoding'];
+  const acceptsGzip = acceptEncoding === undefined ? !plain : hasHeaderToken(acceptEncoding, 'gzip') || hasHeaderToken(acceptEncoding, '*');
   if (!plain && !gzip) return Response.error('Not Found', 404);
-  if (!plain && !acceptsGzip) return Response.error('Only a gzip-compressed version of this file exists: send Accept-Encoding: gzip', 406);
+  if (!plain && !acceptsGzip) return Response.error('Only a gzip-compressed version of this file exists, and Accept-Encoding refuses gzip', 406);
   const served = gzip && acceptsGzip ? name + '.gz' : name;
   const stat = (served === name ? plain : gzip) as FileStat;
   const etag = etagFor(backend, served, stat);

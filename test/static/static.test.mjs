@@ -110,7 +110,7 @@ for (const mode of ['esp32', 'linux']) {
       assert.equal((await one(app.port, GET('/static/app.js', 'If-None-Match: "nope"'))).status, 200);
     });
 
-    test('gzip: the .gz variant with Content-Encoding and Vary when accepted, else the plain file; .gz only → 406', async () => {
+    test('gzip: the .gz variant with Content-Encoding and Vary when accepted, else the plain file; .gz only: sent without Accept-Encoding, 406 when refused', async () => {
       const zipped = await one(app.port, GET('/static/zip.js', 'Accept-Encoding: br, gzip;q=0.8'));
       assert.equal(zipped.status, 200);
       assert.equal(zipped.headers['content-encoding'], 'gzip');
@@ -131,7 +131,11 @@ for (const mode of ['esp32', 'linux']) {
       assert.equal(weighted.headers['content-encoding'], 'gzip');
       const viaFetch = await fetch(app.url + '/static/only.js');
       assert.equal(await viaFetch.text(), 'console.log("gzipped");\n', 'fetch sends Accept-Encoding: gzip');
-      const refused = await one(app.port, GET('/static/only.js'));
+      const noPreference = await one(app.port, GET('/static/only.js'));
+      assert.equal(noPreference.status, 200, 'no Accept-Encoding: any coding will do (RFC 9110 §12.5.3)');
+      assert.equal(noPreference.headers['content-encoding'], 'gzip');
+      assert.equal(zlib.gunzipSync(Buffer.from(noPreference.body, 'latin1')).toString(), 'console.log("gzipped");\n');
+      const refused = await one(app.port, GET('/static/only.js', 'Accept-Encoding: identity'));
       assert.equal(refused.status, 406);
       assert.match(JSON.parse(refused.body).error, /gzip/);
     });
@@ -148,7 +152,7 @@ for (const mode of ['esp32', 'linux']) {
       assert.equal(zipped.status, 200);
       assert.equal(zipped.headers.get('content-type'), 'text/javascript; charset=utf-8');
       assert.equal(await zipped.text(), 'console.log("gzipped");\n');
-      assert.equal((await one(app.port, GET('/static/js/another-long-script-name.js'))).status, 406, 'only stored gzipped');
+      assert.equal((await one(app.port, GET('/static/js/another-long-script-name.js', 'Accept-Encoding: br'))).status, 406, 'only stored gzipped');
       assert.equal((await one(app.port, GET('/static/docs/a-rather-long-file-name.txt.gz'))).status, 404, 'stored plain, no gzip variant');
       assert.equal((await one(app.port, GET('/static/docs/not-in-the-manifest-at-all.txt'))).status, 404);
     });
