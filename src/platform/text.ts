@@ -106,6 +106,11 @@ function isObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null;
 }
 
+/** True for binary data (an ArrayBuffer or a typed array): JSON.stringify writes it as a flat list. */
+function isBinary(value: any): boolean {
+  return value instanceof ArrayBuffer || (typeof value.BYTES_PER_ELEMENT === 'number' && value.buffer instanceof ArrayBuffer);
+}
+
 /**
  * What JSON.stringify looks into for an object found under `key` of
  * `parent` (an array's index is looked up only when needed): what its toJSON
@@ -117,7 +122,7 @@ function jsonContainer(value: any, parent: any, key: string | undefined): object
     value = value.toJSON(key === undefined ? String(parent.indexOf(value)) : key);
     if (!isObject(value)) return null;
   }
-  return value instanceof ArrayBuffer || (typeof value.BYTES_PER_ELEMENT === 'number' && value.buffer instanceof ArrayBuffer) ? null : value;
+  return isBinary(value) ? null : value;
 }
 
 /**
@@ -127,11 +132,8 @@ function jsonContainer(value: any, parent: any, key: string | undefined): object
  */
 function flatJson(value: any): boolean {
   if (typeof value.toJSON === 'function') return false;
-  if (value instanceof ArrayBuffer || (typeof value.BYTES_PER_ELEMENT === 'number' && value.buffer instanceof ArrayBuffer)) return true;
-  for (const key in value) {
-    const item = value[key];
-    if (typeof item === 'object' && item !== null) return false;
-  }
+  if (isBinary(value)) return true;
+  for (const key in value) if (isObject(value[key])) return false;
   return true;
 }
 
