@@ -57,6 +57,8 @@ function checkSegments(segments: string[], path: string): void {
 
 export class Router<H> {
   private root = new RouteNode<H>();
+  /** Nodes of routes without parameters by their whole path: most requests need one lookup, no walk. */
+  private exact: { [path: string]: RouteNode<H> } = {};
   /** Segments in the longest route: longer paths cannot match, and recursion stays shallow. */
   private maxSegments = 1;
   private list: RouteInfo[] = [];
@@ -82,6 +84,7 @@ export class Router<H> {
       }
     }
     if (!node.handlers) node.handlers = {};
+    if (path.indexOf('<') < 0) this.exact[path] = node;
     if (!hasOwn(node.handlers, method)) this.list.push({ method: method, path: path });
     node.handlers[method] = handler;
     if (segments.length > this.maxSegments) this.maxSegments = segments.length;
@@ -101,6 +104,7 @@ export class Router<H> {
     const handlers: H[] = [];
     for (let i = 0; i < kept.length; i++) handlers.push(this.find(kept[i]) as H);
     this.root = new RouteNode<H>();
+    this.exact = {};
     this.maxSegments = 1;
     this.list = [];
     for (let i = 0; i < kept.length; i++) this.add(kept[i].method, kept[i].path, handlers[i]);
@@ -124,16 +128,20 @@ export class Router<H> {
    * routes answer HEAD. Throws a 400 HttpError if a parameter is badly encoded.
    */
   match(method: string, path: string): RouteMatch<H> | null {
-    const segments = path.split('/');
-    if (segments.length > this.maxSegments || segments[0] !== '') return null;
-    const raw: string[] = [];
-    const node = this.walk(this.root, segments, 1, raw);
-    if (!node || !node.handlers) return null;
-    const handlers = node.handlers;
+    const params: { [name: string]: string } = {};
+    // Every key starts with "/", so no inherited property answers; a static route wins over parameters anyway.
+    let node: RouteNode<H> | null = this.exact[path];
+    if (!node) {
+      const segments = path.split('/');
+      if (segments.length > this.maxSegments || segments[0] !== '') return null;
+      const raw: string[] = [];
+      node = this.walk(this.root, segments, 1, raw);
+      if (!node || !node.handlers) return null;
+      for (let i = 0; i < raw.length; i += 2) params[raw[i]] = decodeComponent(raw[i + 1], false);
+    }
+    const handlers = node.handlers as { [method: string]: H };
     let handler = hasOwn(handlers, method) ? handlers[method] : null;
     if (!handler && method === 'HEAD' && hasOwn(handlers, 'GET')) handler = handlers.GET;
-    const params: { [name: string]: string } = {};
-    for (let i = 0; i < raw.length; i += 2) params[raw[i]] = decodeComponent(raw[i + 1], false);
     return { handler: handler, params: params, allow: handler ? [] : this.allowed(handlers) };
   }
 
