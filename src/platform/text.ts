@@ -132,8 +132,12 @@ function jsonContainer(value: any, parent: any, key: string | undefined): object
  */
 function flatJson(value: any): boolean {
   if (typeof value.toJSON === 'function') return false;
-  if (isBinary(value)) return true;
-  for (const key in value) if (isObject(value[key])) return false;
+  // An object literal holds no bytes: only other kinds need that check.
+  if (Object.getPrototypeOf(value) !== Object.prototype && isBinary(value)) return true;
+  for (const key in value) {
+    const member = value[key];
+    if (typeof member === 'object' && member !== null) return false;
+  }
   return true;
 }
 
