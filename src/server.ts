@@ -2,7 +2,8 @@
 import { Router, RouteInfo } from './router';
 import { Request } from './http/request';
 import { Response } from './http/response';
-import { Connection, ConnectionHost, responseHead, writeSocket, socketOpen } from './http/connection';
+import { Connection, ConnectionHost, responseHead, writeSocket, socketOpen, checkDeadline } from './http/connection';
+import { now, startInterval, stopTimer } from './platform/clock';
 import { isHttpError } from './http/errors';
 import { compose } from './middleware/compose';
 import { Handler, Middleware, Next, isThenable } from './middleware/types';
@@ -40,6 +41,8 @@ export class MicroServer implements ConnectionHost {
   private chain: Next;
   private listener: NetServer | null = null;
   private connections: Connection[] = [];
+  /** Checks the connections' deadlines once a second while there are any: one timer for all of them. */
+  private deadlines: number | undefined;
   private mounts: Mount[] = [];
 
   constructor(options: ServerOptions = {}) {
@@ -179,13 +182,17 @@ export class MicroServer implements ConnectionHost {
   connectionClosed(connection: Connection): void {
     const index = this.connections.indexOf(connection);
     if (index >= 0) this.connections.splice(index, 1);
+    if (!this.connections.length) this.deadlines = stopTimer(this.deadlines);
   }
 
   private accept(socket: Socket): void {
     if (!socketOpen(socket)) return; // the client already left
     if (this.connections.length >= this.maxConns) refuse(this, socket, 'Too many connections', 1, this.maxConns + ' connections open');
     else if (belowMemoryFloor(this.minFreeJsVars)) refuse(this, socket, 'Low on memory', 5, 'fewer than ' + this.minFreeJsVars + ' JsVars free');
-    else this.connections.push(new Connection(this, socket));
+    else {
+      this.connections.push(new Connection(this, socket));
+      if (this.deadlines === undefined) this.deadlines = startInterval(() => checkDeadlines(this.connections), 1000);
+    }
   }
 
   /** The innermost step: route, then call the handler. Errors become responses here, so middleware sees them. */
@@ -195,7 +202,7 @@ export class MicroServer implements ConnectionHost {
         if (req.method !== 'OPTIONS') return Response.error('"*" is only valid with OPTIONS', 400);
         return new Response(null, 204).addHeader('Allow', STANDARD_METHODS.join(', '));
       }
-      if (isUpgradeRequest(req)) {
+      if (req.headers.upgrade !== undefined && isUpgradeRequest(req)) {
         const upgrade = this.router.match(WEBSOCKET, req.path);
         if (upgrade && upgrade.handler) {
           req.pathParams = upgrade.params;
@@ -221,6 +228,12 @@ export class MicroServer implements ConnectionHost {
       return this.errorResponse(req, e);
     }
   }
+}
+
+/** From the last: a deadline that closes a connection takes it out of the list only later, on 'close'. */
+function checkDeadlines(connections: Connection[]): void {
+  const time = now();
+  for (let i = connections.length - 1; i >= 0; i--) checkDeadline(connections[i], time);
 }
 
 /** Answers a connection the server will not serve with 503 and Retry-After, then closes it. */

@@ -1,4 +1,4 @@
-// One client socket: its parser, its one timer, keep-alive bookkeeping, and
+// One client socket: its parser, its one deadline, keep-alive bookkeeping, and
 // writing responses with back-pressure. The flow per request:
 // data -> parser -> server.handle (middleware, router, handler) -> write -> next or close.
 //
@@ -7,7 +7,13 @@
 // 15, after which the object is never freed (espruino/Espruino#2616). A chain
 // of seven nested method calls on one connection leaked it whole on every
 // request; plain functions keep the connection's lock count flat.
-import { RequestParser, ParsedMessage, NEED_MORE, ERROR } from './parser';
+//
+// An idle keep-alive connection should cost the heap little: the socket's
+// listeners are shared functions (Espruino calls them with this = the socket),
+// the parser exists only while a request is arriving, the server checks every
+// connection's deadline once a second instead of each keeping a timer, and
+// fields that rarely change keep their defaults on the prototype.
+import { RequestParser, ParsedMessage, ParserHost, NEED_MORE, ERROR } from './parser';
 import { Request } from './request';
 import { Response, ProtocolHandler, Transport } from './response';
 import { reasonPhrase, statusHasBody } from './status';
@@ -15,13 +21,12 @@ import { isThenable } from '../middleware/types';
 import { Logger } from '../log/logger';
 import { Puller } from './stream';
 import { Socket } from '../platform/net';
-import { httpDate, startTimer, stopTimer } from '../platform/clock';
+import { httpDate, now, startTimer } from '../platform/clock';
 import { LIMITS } from '../settings';
 import { hasHeaderToken } from './tokens';
 
 /** What a connection needs from the server. */
-export interface ConnectionHost {
-  maxBodySize: number;
+export interface ConnectionHost extends ParserHost {
   keepAliveTimeout: number;
   maxKeepAliveRequests: number;
   bodyTimeout: number;
@@ -29,7 +34,6 @@ export interface ConnectionHost {
   serverName: string;
   stopping: boolean;
   logger: Logger;
-  isKnownMethod(method: string): boolean;
   handle(req: Request): Response | Promise<Response>;
   errorResponse(req: Request | null, error: unknown): Response;
   connectionClosed(connection: Connection): void;
@@ -78,32 +82,40 @@ export function responseHead(res: Response, serverName: string, framing: string)
   return head + framing + res.head + '\r\n';
 }
 
+/** The socket's side of its connection: where the shared listeners find it. */
+interface OwnedSocket extends Socket {
+  owner: Connection;
+}
+
 export class Connection {
-  parser: RequestParser;
-  timer: number | undefined;
+  /** Only while a request is arriving or pipelined bytes wait (null when idle). */
+  parser: RequestParser | null = null;
+  /** What happens at `deadline` (ms, clock.now()): NO_TIMER, IDLE_TIMER, REQUEST_TIMER or HANDLER_TIMER. */
   timerKind = NO_TIMER;
+  deadline = 0;
   busy = false;
-  closed = false;
-  closeAfter = false;
   served = 0;
+  // Set on the prototype below: an instance holds them only once they change.
+  declare closed: boolean;
+  declare closeAfter: boolean;
   /** Body bytes still to write, a piece per 'drain'. */
-  unsent = '';
+  declare unsent: string;
   /** The streamed body being sent, pulled a chunk per 'drain'. */
-  streaming: Puller | null = null;
-  chunked = false;
+  declare streaming: Puller | null;
+  declare chunked: boolean;
   /** Bytes of a stream of known length still to come (-1: unknown). */
-  left = -1;
-  awaitingDrain = false;
+  declare left: number;
+  declare awaitingDrain: boolean;
   /** Set after a 101: the protocol that now owns the socket (a WebSocket). */
-  upgraded: ProtocolHandler | null = null;
+  declare upgraded: ProtocolHandler | null;
   /** The request whose handler promise has not settled yet (null once answered or timed out). */
-  awaiting: Request | null = null;
+  declare awaiting: Request | null;
 
   constructor(public host: ConnectionHost, public socket: Socket) {
-    this.parser = new RequestParser(host.maxBodySize, (method) => host.isKnownMethod(method));
-    socket.on('data', (data) => onData(this, data));
-    socket.on('drain', () => onDrain(this));
-    socket.on('close', () => onClose(this));
+    (socket as OwnedSocket).owner = this;
+    socket.on('data', socketData);
+    socket.on('drain', socketDrain);
+    socket.on('close', socketClose);
     setTimer(this, IDLE_TIMER, host.keepAliveTimeout);
   }
 
@@ -112,6 +124,34 @@ export class Connection {
     if (this.busy) this.closeAfter = true;
     else close(this);
   }
+}
+
+const defaults = Connection.prototype;
+defaults.closed = false;
+defaults.closeAfter = false;
+defaults.unsent = '';
+defaults.streaming = null;
+defaults.chunked = false;
+defaults.left = -1;
+defaults.awaitingDrain = false;
+defaults.upgraded = null;
+defaults.awaiting = null;
+
+function socketData(this: OwnedSocket, data: string): void {
+  onData(this.owner, data);
+}
+
+function socketDrain(this: OwnedSocket): void {
+  onDrain(this.owner);
+}
+
+function socketClose(this: OwnedSocket): void {
+  onClose(this.owner);
+}
+
+/** Fires the connection's deadline once it has passed; the server calls this about once a second. */
+export function checkDeadline(c: Connection, time: number): void {
+  if (c.timerKind !== NO_TIMER && time >= c.deadline) onTimer(c);
 }
 
 function onData(c: Connection, data: string): void {
@@ -123,13 +163,14 @@ function onData(c: Connection, data: string): void {
   // Closing after this response: what else arrives would never be read, so
   // keeping it would let a client fill the heap while a long response streams.
   if (c.busy && c.closeAfter) return;
+  if (!c.parser) c.parser = new RequestParser(c.host);
   c.parser.feed(data);
   if (!c.busy) processInput(c);
   else if (c.parser.pending > LIMITS.maxPipelined) c.closeAfter = true;
 }
 
 function processInput(c: Connection): void {
-  const parser = c.parser;
+  const parser = c.parser as RequestParser;
   const result = parser.next();
   if (result === NEED_MORE) {
     if (parser.expectsContinue) {
@@ -149,7 +190,7 @@ function dispatch(c: Connection, message: ParsedMessage): void {
   setTimer(c, NO_TIMER, 0);
   c.served++;
   const connection = message.headers.connection;
-  const keepAlive = message.version === 11 ? !hasHeaderToken(connection, 'close') : hasHeaderToken(connection, 'keep-alive');
+  const keepAlive = connection === undefined ? message.version === 11 : message.version === 11 ? !hasHeaderToken(connection, 'close') : hasHeaderToken(connection, 'keep-alive');
   if (!keepAlive || c.served >= host.maxKeepAliveRequests || host.stopping) c.closeAfter = true;
   const req = new Request(message, c.socket.remoteAddress || '-');
   let result: Response | Promise<Response>;
@@ -231,7 +272,8 @@ function switchProtocols(c: Connection, res: Response, upgrade: NonNullable<Resp
   setTimer(c, NO_TIMER, 0);
   const handler = upgrade(c.socket);
   c.upgraded = handler;
-  const early = c.parser.takeBuffered();
+  const early = c.parser ? c.parser.takeBuffered() : '';
+  c.parser = null;
   if (early) handler.onData(early);
 }
 
@@ -322,19 +364,18 @@ function sent(c: Connection): void {
   c.busy = false;
   setTimer(c, IDLE_TIMER, c.host.keepAliveTimeout);
   // Pipelined requests continue from a timer so a long pipeline cannot nest calls (the C stack is small).
-  if (c.parser.pending) startTimer(() => { if (!c.closed && !c.busy) processInput(c); }, 0);
+  if (c.parser && c.parser.pending) startTimer(() => { if (!c.closed && !c.busy && c.parser) processInput(c); }, 0);
+  else c.parser = null;
 }
 
-/** The connection's one timer: idle (close quietly), request (408) or handler (503). */
+/** The connection's one deadline: idle (close quietly), request (408) or handler (503). */
 function setTimer(c: Connection, kind: number, seconds: number): void {
-  c.timer = stopTimer(c.timer);
   c.timerKind = kind;
-  if (kind !== NO_TIMER) c.timer = startTimer(() => onTimer(c), seconds * 1000);
+  if (kind !== NO_TIMER) c.deadline = now() + seconds * 1000;
 }
 
 function onTimer(c: Connection): void {
   const kind = c.timerKind;
-  c.timer = undefined;
   c.timerKind = NO_TIMER;
   if (kind === REQUEST_TIMER) fail(c, 408, 'Request not received in time');
   else if (kind === HANDLER_TIMER) handlerTimedOut(c);
@@ -354,6 +395,7 @@ function onClose(c: Connection): void {
   c.unsent = '';
   if (c.streaming) c.streaming.cancel();
   c.streaming = null;
+  c.parser = null;
   setTimer(c, NO_TIMER, 0);
   if (c.upgraded) c.upgraded.onClose();
   c.host.connectionClosed(c);

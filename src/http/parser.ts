@@ -5,6 +5,7 @@
 // MESSAGE (a request is in `message`) or ERROR (`errorStatus`, `errorMessage`).
 // It never touches the socket. Lines are found with indexOf, never char by char.
 import { LIMITS } from '../settings';
+import { indexOfWhole } from '../platform/text';
 
 export const NEED_MORE = 0;
 export const MESSAGE = 1;
@@ -30,6 +31,11 @@ const DIGITS = /^[0-9]+$/;
 const HEX = /^[0-9A-Fa-f]+$/;
 const VERSION = /^HTTP\/[0-9]\.[0-9]$/;
 const HEX_PAIR = /^[0-9A-Fa-f][0-9A-Fa-f]$/;
+// The plain shapes the whole-head path takes in one regex each (the rest goes
+// line by line). Every quantified part is followed by a character it excludes,
+// so Espruino's backtracking matcher stays linear in the line's length.
+const PLAIN_REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/1\.([01])$/;
+const PLAIN_FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([^\x00-\x08\x0a-\x1f\x7f]*)$/;
 
 export interface Headers {
   [name: string]: string;
@@ -114,24 +120,32 @@ function trimOws(value: string): string {
   return start === 0 && end === value.length ? value : value.substring(start, end);
 }
 
+/** What the parser asks of the server. */
+export interface ParserHost {
+  maxBodySize: number;
+  isKnownMethod(method: string): boolean;
+}
+
 export class RequestParser {
+  // Every field starts on the prototype (set below): a new parser, made for
+  // each request that arrives on an idle connection, holds only its host.
   /** Set by next() when it returns MESSAGE. */
-  message: ParsedMessage | null = null;
-  errorStatus = 0;
-  errorMessage = '';
+  declare message: ParsedMessage | null;
+  declare errorStatus: number;
+  declare errorMessage: string;
   /** True once the headers asked for "Expect: 100-continue"; the connection answers and clears it. */
-  expectsContinue = false;
+  declare expectsContinue: boolean;
 
-  private buffer = '';
-  private state = REQUEST_LINE;
-  private current: ParsedMessage | null = null;
-  private headerCount = 0;
+  declare private buffer: string;
+  declare private state: number;
+  declare private current: ParsedMessage | null;
+  declare private headerCount: number;
   /** Bytes of the field lines so far, CRLFs included (trailers count too). */
-  private headerBytes = 0;
-  private remaining = 0;
-  private bodySize = 0;
+  declare private headerBytes: number;
+  declare private remaining: number;
+  declare private bodySize: number;
 
-  constructor(private maxBodySize: number, private isKnownMethod: (method: string) => boolean) {}
+  constructor(private host: ParserHost) {}
 
   feed(data: string): void {
     this.buffer += data;
@@ -155,6 +169,10 @@ export class RequestParser {
   }
 
   next(): number {
+    if (this.state === REQUEST_LINE) {
+      const result = this.wholeHead();
+      if (result !== -1) return result;
+    }
     for (;;) {
       let result: number;
       switch (this.state) {
@@ -168,6 +186,43 @@ export class RequestParser {
       }
       if (result !== -1) return result;
     }
+  }
+
+  /**
+   * The common case in one pass: a whole head of plain lines (each field named
+   * once, nothing to refuse), split at once and checked a regex per line. A
+   * head still arriving, too large or unusual in any way is left to the
+   * line-by-line states, which also word the errors. -1 when not taken.
+   */
+  private wholeHead(): number {
+    const buffer = this.buffer;
+    const end = indexOfWhole(buffer, '\r\n\r\n');
+    if (end <= 0 || end > LIMITS.maxHeaderLine) return -1;
+    const lines = buffer.substring(0, end).split('\r\n');
+    if (lines.length > LIMITS.maxHeaders + 1) return -1;
+    const start = PLAIN_REQUEST_LINE.exec(lines[0]);
+    if (!start) return -1;
+    const target = start[2];
+    if (target.indexOf('%') >= 0 && !validPercentEncoding(target)) return -1;
+    if (!this.host.isKnownMethod(start[1])) return this.fail(501, 'Method ' + start[1] + ' not implemented');
+    const headers: Headers = {};
+    for (let i = 1; i < lines.length; i++) {
+      const field = PLAIN_FIELD_LINE.exec(lines[i]);
+      if (!field) return -1;
+      const name = field[1].toLowerCase();
+      // Also true for names Object.prototype has ("__proto__", "constructor"): the careful path takes those.
+      if (headers[name] !== undefined) return -1;
+      // Most values have just the one space after the colon: strip it, and trim only when more is left.
+      let value = field[2];
+      if (value.charCodeAt(0) === 32) value = value.substring(1);
+      headers[name] = value.charCodeAt(0) <= 32 || value.charCodeAt(value.length - 1) <= 32 ? trimOws(value) : value;
+    }
+    this.buffer = buffer.length === end + 4 ? '' : buffer.substring(end + 4);
+    this.current = { method: start[1], target: target, version: start[3] === '1' ? 11 : 10, headers: headers, body: null };
+    this.headerCount = lines.length - 1;
+    this.headerBytes = end - lines[0].length;
+    if (this.expectsContinue) this.expectsContinue = false;
+    return this.headersDone(this.current);
   }
 
   private fail(status: number, message: string): number {
@@ -230,7 +285,7 @@ export class RequestParser {
     if (!validPercentEncoding(target)) return this.fail(400, 'Bad percent-encoding in URL');
     if (!VERSION.test(version)) return this.fail(400, 'Malformed HTTP version');
     if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') return this.fail(505, 'Only HTTP/1.0 and HTTP/1.1 are supported');
-    if (!this.isKnownMethod(method)) return this.fail(501, 'Method ' + method + ' not implemented');
+    if (!this.host.isKnownMethod(method)) return this.fail(501, 'Method ' + method + ' not implemented');
     this.current = { method: method, target: target, version: version === 'HTTP/1.1' ? 11 : 10, headers: {}, body: null };
     this.headerCount = 0;
     this.headerBytes = 0;
@@ -280,10 +335,11 @@ export class RequestParser {
   /** Decides how the body is framed (RFC 9112 §6.3) once all header fields are in. */
   private headersDone(message: ParsedMessage): number {
     const headers = message.headers;
-    if (message.version === 11 && !hasOwn(headers, 'host')) return this.fail(400, 'HTTP/1.1 requests need a Host header');
-    const transferEncoding = hasOwn(headers, 'transfer-encoding') ? headers['transfer-encoding'] : undefined;
-    const contentLength = hasOwn(headers, 'content-length') ? headers['content-length'] : undefined;
-    const expect = hasOwn(headers, 'expect') ? headers.expect.toLowerCase() : undefined;
+    // None of these names is on Object.prototype, so a plain read is an own-property test.
+    if (message.version === 11 && headers.host === undefined) return this.fail(400, 'HTTP/1.1 requests need a Host header');
+    const transferEncoding = headers['transfer-encoding'];
+    const contentLength = headers['content-length'];
+    const expect = headers.expect === undefined ? undefined : headers.expect.toLowerCase();
     if (expect !== undefined && expect !== '100-continue') return this.fail(417, 'Only "Expect: 100-continue" is supported');
     this.bodySize = 0;
     if (transferEncoding !== undefined) {
@@ -304,7 +360,7 @@ export class RequestParser {
     if (contentLength !== undefined) {
       if (!DIGITS.test(contentLength)) return this.fail(400, 'Malformed Content-Length');
       const length = significantDigits(contentLength) > 15 ? Infinity : parseInt(contentLength, 10);
-      if (length > this.maxBodySize) return this.fail(413, 'Request body larger than ' + this.maxBodySize + ' bytes');
+      if (length > this.host.maxBodySize) return this.fail(413, 'Request body larger than ' + this.host.maxBodySize + ' bytes');
       if (length > 0) {
         message.body = '';
         this.remaining = length;
@@ -348,7 +404,7 @@ export class RequestParser {
     }
     const size = significantDigits(hex) > 8 ? Infinity : parseInt(hex, 16);
     this.bodySize += size;
-    if (this.bodySize > this.maxBodySize) return this.fail(413, 'Request body larger than ' + this.maxBodySize + ' bytes');
+    if (this.bodySize > this.host.maxBodySize) return this.fail(413, 'Request body larger than ' + this.host.maxBodySize + ' bytes');
     if (size === 0) {
       this.state = TRAILERS;
       return -1;
@@ -383,3 +439,16 @@ export class RequestParser {
     return this.addField({}, line) ? ERROR : -1;
   }
 }
+
+const defaults = RequestParser.prototype as unknown as { [field: string]: unknown };
+defaults.message = null;
+defaults.errorStatus = 0;
+defaults.errorMessage = '';
+defaults.expectsContinue = false;
+defaults.buffer = '';
+defaults.state = REQUEST_LINE;
+defaults.current = null;
+defaults.headerCount = 0;
+defaults.headerBytes = 0;
+defaults.remaining = 0;
+defaults.bodySize = 0;

@@ -33,8 +33,8 @@ export class Request {
     const target = message.target;
     const question = target.indexOf('?');
     let path = question < 0 ? target : target.substring(0, question);
-    const scheme = indexOfWhole(path, '://');
-    if (scheme > 0 && path.charAt(0) !== '/') {
+    const scheme = path.charAt(0) === '/' ? -1 : indexOfWhole(path, '://');
+    if (scheme > 0) {
       // absolute-form (RFC 9112 §3.2.2): keep only the path.
       const slash = path.indexOf('/', scheme + 3);
       path = slash < 0 ? '/' : path.substring(slash);

@@ -13,7 +13,11 @@ export function startTimer(callback: () => void, ms: number): number {
   return setTimeout(callback, ms);
 }
 
-/** Stops a timer started with startTimer; safe with no timer. Returns undefined to clear the caller's field. */
+export function startInterval(callback: () => void, ms: number): number {
+  return setInterval(callback, ms);
+}
+
+/** Stops a timer started with startTimer or startInterval; safe with no timer. Returns undefined to clear the caller's field. */
 export function stopTimer(timer: number | undefined): undefined {
   if (timer !== undefined) clearTimeout(timer);
   return undefined;

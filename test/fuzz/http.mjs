@@ -35,7 +35,7 @@ const VALUE_EDGE = '!"#$%&\'()*+,-./0123456789:;<=>?@ABCXYZ[\\]^_`abcxyz{|}~\x80
 const VALUE_CHARS = VALUE_EDGE + ' \t';
 
 function parserFor(P, maxBodySize) {
-  return new P.RequestParser(maxBodySize, (method) => METHODS.indexOf(method) >= 0);
+  return new P.RequestParser({ maxBodySize, isKnownMethod: (method) => METHODS.indexOf(method) >= 0 });
 }
 
 /** Asserts what every parsed message must be, whatever the input was. */

@@ -28,7 +28,7 @@ for (const mode of ['esp32', 'linux']) {
     const { NEED_MORE, MESSAGE, ERROR } = P;
 
     function parser(maxBodySize = 1024, known = (m) => KNOWN_METHODS.indexOf(m) >= 0) {
-      return new P.RequestParser(maxBodySize, known);
+      return new P.RequestParser({ maxBodySize, isKnownMethod: known });
     }
 
     /**
