@@ -3,7 +3,7 @@ import { Router, RouteInfo } from './router';
 import { Request } from './http/request';
 import { Response } from './http/response';
 import { Connection, ConnectionHost, responseHead, writeSocket, socketOpen, checkDeadline } from './http/connection';
-import { now, startInterval, stopTimer } from './platform/clock';
+import { startInterval, stopTimer } from './platform/clock';
 import { isHttpError } from './http/errors';
 import { compose } from './middleware/compose';
 import { Handler, Middleware, Next, isThenable } from './middleware/types';
@@ -40,9 +40,12 @@ export class MicroServer implements ConnectionHost {
   private middleware: Middleware[] = [];
   private chain: Next;
   private listener: NetServer | null = null;
+  /** Seconds counted while connections are open: their deadlines are set in it. */
+  clock = 0;
+
   private connections: Connection[] = [];
-  /** Checks the connections' deadlines once a second while there are any: one timer for all of them. */
-  private deadlines: number | undefined;
+  /** Advances `clock` and checks the connections' deadlines once a second while there are any: one timer for all of them. */
+  private ticker: number | undefined;
   private mounts: Mount[] = [];
 
   constructor(options: ServerOptions = {}) {
@@ -182,7 +185,7 @@ export class MicroServer implements ConnectionHost {
   connectionClosed(connection: Connection): void {
     const index = this.connections.indexOf(connection);
     if (index >= 0) this.connections.splice(index, 1);
-    if (!this.connections.length) this.deadlines = stopTimer(this.deadlines);
+    if (!this.connections.length) this.ticker = stopTimer(this.ticker);
   }
 
   private accept(socket: Socket): void {
@@ -191,7 +194,7 @@ export class MicroServer implements ConnectionHost {
     else if (belowMemoryFloor(this.minFreeJsVars)) refuse(this, socket, 'Low on memory', 5, 'fewer than ' + this.minFreeJsVars + ' JsVars free');
     else {
       this.connections.push(new Connection(this, socket));
-      if (this.deadlines === undefined) this.deadlines = startInterval(() => checkDeadlines(this.connections), 1000);
+      if (this.ticker === undefined) this.ticker = startInterval(() => tick(this, this.connections), 1000);
     }
   }
 
@@ -230,10 +233,10 @@ export class MicroServer implements ConnectionHost {
   }
 }
 
-/** From the last: a deadline that closes a connection takes it out of the list only later, on 'close'. */
-function checkDeadlines(connections: Connection[]): void {
-  const time = now();
-  for (let i = connections.length - 1; i >= 0; i--) checkDeadline(connections[i], time);
+/** A second passed. From the last: a deadline that closes a connection takes it out of the list only later, on 'close'. */
+function tick(server: MicroServer, connections: Connection[]): void {
+  server.clock++;
+  for (let i = connections.length - 1; i >= 0; i--) checkDeadline(connections[i]);
 }
 
 /** Answers a connection the server will not serve with 503 and Retry-After, then closes it. */

@@ -21,7 +21,7 @@ import { isThenable } from '../middleware/types';
 import { Logger } from '../log/logger';
 import { Puller } from './stream';
 import { Socket } from '../platform/net';
-import { httpDate, now, startTimer } from '../platform/clock';
+import { httpDate, startTimer } from '../platform/clock';
 import { LIMITS } from '../settings';
 import { hasHeaderToken } from './tokens';
 
@@ -33,6 +33,8 @@ export interface ConnectionHost extends ParserHost {
   handlerTimeout: number;
   serverName: string;
   stopping: boolean;
+  /** Seconds counted while connections are open: what deadlines are set in. */
+  clock: number;
   logger: Logger;
   handle(req: Request): Response | Promise<Response>;
   errorResponse(req: Request | null, error: unknown): Response;
@@ -88,9 +90,9 @@ interface OwnedSocket extends Socket {
 }
 
 export class Connection {
-  /** Only while a request is arriving or pipelined bytes wait (null when idle). */
-  parser: RequestParser | null = null;
-  /** What happens at `deadline` (ms, clock.now()): NO_TIMER, IDLE_TIMER, REQUEST_TIMER or HANDLER_TIMER. */
+  /** Only while a request is arriving or pipelined bytes wait (deleted when idle, not set to null: that would hold a JsVar). */
+  parser?: RequestParser;
+  /** What happens at `deadline` (a second of host.clock): NO_TIMER, IDLE_TIMER, REQUEST_TIMER or HANDLER_TIMER. */
   timerKind = NO_TIMER;
   deadline = 0;
   busy = false;
@@ -149,9 +151,9 @@ function socketClose(this: OwnedSocket): void {
   onClose(this.owner);
 }
 
-/** Fires the connection's deadline once it has passed; the server calls this about once a second. */
-export function checkDeadline(c: Connection, time: number): void {
-  if (c.timerKind !== NO_TIMER && time >= c.deadline) onTimer(c);
+/** Fires the connection's deadline once host.clock reaches it; the server advances the clock and calls this once a second. */
+export function checkDeadline(c: Connection): void {
+  if (c.timerKind !== NO_TIMER && c.host.clock >= c.deadline) onTimer(c);
 }
 
 function onData(c: Connection, data: string): void {
@@ -273,7 +275,7 @@ function switchProtocols(c: Connection, res: Response, upgrade: NonNullable<Resp
   const handler = upgrade(c.socket);
   c.upgraded = handler;
   const early = c.parser ? c.parser.takeBuffered() : '';
-  c.parser = null;
+  delete c.parser;
   if (early) handler.onData(early);
 }
 
@@ -365,13 +367,17 @@ function sent(c: Connection): void {
   setTimer(c, IDLE_TIMER, c.host.keepAliveTimeout);
   // Pipelined requests continue from a timer so a long pipeline cannot nest calls (the C stack is small).
   if (c.parser && c.parser.pending) startTimer(() => { if (!c.closed && !c.busy && c.parser) processInput(c); }, 0);
-  else c.parser = null;
+  else delete c.parser;
 }
 
-/** The connection's one deadline: idle (close quietly), request (408) or handler (503). */
+/**
+ * The connection's one deadline: idle (close quietly), request (408) or
+ * handler (503). It counts whole seconds of the host's clock (a small integer
+ * is one JsVar, a time in ms two) and fires up to a second late, never early.
+ */
 function setTimer(c: Connection, kind: number, seconds: number): void {
   c.timerKind = kind;
-  if (kind !== NO_TIMER) c.deadline = now() + seconds * 1000;
+  if (kind !== NO_TIMER) c.deadline = c.host.clock + Math.ceil(seconds) + 1;
 }
 
 function onTimer(c: Connection): void {
@@ -395,7 +401,7 @@ function onClose(c: Connection): void {
   c.unsent = '';
   if (c.streaming) c.streaming.cancel();
   c.streaming = null;
-  c.parser = null;
+  delete c.parser;
   setTimer(c, NO_TIMER, 0);
   if (c.upgraded) c.upgraded.onClose();
   c.host.connectionClosed(c);

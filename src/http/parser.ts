@@ -228,7 +228,9 @@ export class RequestParser {
   private fail(status: number, message: string): number {
     this.errorStatus = status;
     this.errorMessage = message;
+    // Nothing is in progress after an error, however far the request had come.
     this.buffer = '';
+    this.state = REQUEST_LINE;
     return ERROR;
   }
 

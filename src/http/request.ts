@@ -9,13 +9,13 @@ export class Request {
   /** The path of the request target, still percent-encoded: "/users/42". */
   path: string;
   /** The raw query string after "?", or "". */
-  query: string;
+  declare query: string;
   /** Header fields with lowercase names; repeated fields are joined with ", ". */
   headers: Headers;
   /** The body as a byte string, or null when the request had none. */
-  body: string | null;
+  declare body: string | null;
   /** The client's address, when the firmware's sockets expose it ("-" otherwise). */
-  ip: string;
+  declare ip: string;
   /** 10 for HTTP/1.0, 11 for HTTP/1.1. */
   version: number;
   /** Values of the route's <param> segments, percent-decoded. */
@@ -41,11 +41,12 @@ export class Request {
     }
     this.method = message.method;
     this.path = path;
-    this.query = question < 0 ? '' : target.substring(question + 1);
     this.headers = message.headers;
-    this.body = message.body;
-    this.ip = ip;
     this.version = message.version;
+    // Kept when they differ from the defaults on the prototype (below): a request a WebSocket or event stream holds costs less.
+    if (question >= 0) this.query = target.substring(question + 1);
+    if (message.body !== null) this.body = message.body;
+    if (ip !== '-') this.ip = ip;
   }
 
   /** Query parameters, decoded on first use: "+" is a space, a repeated key gives an array. */
@@ -86,3 +87,8 @@ export class Request {
     return Object.prototype.hasOwnProperty.call(this.headers, key) ? this.headers[key] : undefined;
   }
 }
+
+const defaults = Request.prototype;
+defaults.query = '';
+defaults.body = null;
+defaults.ip = '-';

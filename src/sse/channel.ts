@@ -16,21 +16,26 @@ export interface SSEChannelOptions {
 
 type Waiter = (bytes: string | undefined) => void;
 
-export class SSEChannel implements Puller {
-  closed = false;
-  /** Called once when the stream ends: close(), or the client left. */
-  onClose: (() => void) | null = null;
+/** The queue of every channel with nothing queued: never pushed to. */
+const EMPTY: string[] = [];
 
-  private queue: string[] = [];
-  private waiting: Waiter | null = null;
-  private ending = false;
-  private heartbeatTimer: number | undefined;
-  private readonly heartbeat: number;
-  private readonly maxQueue: number;
+export class SSEChannel implements Puller {
+  // Fields declared without a value start on the prototype (set below): a
+  // connected client's channel holds only what differs, JsVars being scarce.
+  declare closed: boolean;
+  /** Called once when the stream ends: close(), or the client left. */
+  declare onClose: (() => void) | null;
+
+  declare private queue: string[];
+  declare private waiting: Waiter | null;
+  declare private ending: boolean;
+  declare private heartbeatTimer: number | undefined;
+  declare private readonly heartbeat: number;
+  declare private readonly maxQueue: number;
 
   constructor(options: SSEChannelOptions = {}) {
-    this.heartbeat = options.heartbeat === undefined ? 15 : options.heartbeat;
-    this.maxQueue = options.maxQueue || 32;
+    if (options.heartbeat !== undefined) this.heartbeat = options.heartbeat;
+    if (options.maxQueue) this.maxQueue = options.maxQueue;
     this.armHeartbeat();
   }
 
@@ -68,7 +73,7 @@ export class SSEChannel implements Puller {
 
   /** The client left. */
   cancel(): void {
-    this.queue = [];
+    this.queue = EMPTY;
     this.finish();
     if (this.waiting) this.deliver(undefined);
   }
@@ -78,6 +83,7 @@ export class SSEChannel implements Puller {
     const bytes = encodeUtf8(text);
     if (this.waiting) this.deliver(bytes);
     else {
+      if (this.queue === EMPTY) this.queue = [];
       if (this.queue.length >= this.maxQueue) this.queue.shift();
       this.queue.push(bytes);
     }
@@ -109,6 +115,15 @@ export class SSEChannel implements Puller {
     if (this.onClose) this.onClose();
   }
 }
+
+const defaults = SSEChannel.prototype as unknown as { [field: string]: unknown };
+defaults.closed = false;
+defaults.onClose = null;
+defaults.queue = EMPTY;
+defaults.waiting = null;
+defaults.ending = false;
+defaults.heartbeat = 15;
+defaults.maxQueue = 32;
 
 /** Every connected SSE client of one kind of stream. */
 export class SSEHub {

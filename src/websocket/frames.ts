@@ -212,32 +212,35 @@ export function encodeClose(code: number, reason = ''): string {
 }
 
 export class FrameParser {
+  // Every field but the limit starts on the prototype (set below): an idle
+  // socket's parser holds only what its frames changed.
   /** Set by next() when it returns MESSAGE: TEXT or BINARY, and the payload bytes. */
-  messageType = 0;
-  message = '';
+  declare messageType: number;
+  declare message: string;
   /** Set by next() when it returns CONTROL: PING, PONG or CLOSE, and the payload bytes. */
-  controlType = 0;
-  controlData = '';
+  declare controlType: number;
+  declare controlData: string;
   /** For a CLOSE: its code (1005 when it had none) and reason (UTF-8 bytes), already validated. */
-  closeCode = 0;
-  closeReason = '';
+  declare closeCode: number;
+  declare closeReason: string;
   /** Set when next() returns ERROR: the close code to send, and why. */
-  errorCode = 0;
-  errorReason = '';
+  declare errorCode: number;
+  declare errorReason: string;
 
-  private buffer = '';
-  private state = GET_INFO;
-  private failed = false;
+  declare private buffer: string;
+  declare private state: number;
+  declare private failed: boolean;
   // The frame being read.
-  private fin = false;
-  private opcode = 0;
-  private payloadLength = 0;
-  private key: number[] = [0, 0, 0, 0];
-  private unmasked = 0;
+  declare private fin: boolean;
+  declare private opcode: number;
+  declare private payloadLength: number;
+  /** Replaced for each frame, never changed in place: the default can be shared. */
+  declare private key: number[];
+  declare private unmasked: number;
   // The data message being read, over one or more frames (0: none).
-  private dataType = 0;
-  private fragments = '';
-  private messageLength = 0;
+  declare private dataType: number;
+  declare private fragments: string;
+  declare private messageLength: number;
 
   constructor(private maxMessageSize: number) {}
 
@@ -390,3 +393,24 @@ export class FrameParser {
     return CONTROL;
   }
 }
+
+const defaults = FrameParser.prototype as unknown as { [field: string]: unknown };
+defaults.messageType = 0;
+defaults.message = '';
+defaults.controlType = 0;
+defaults.controlData = '';
+defaults.closeCode = 0;
+defaults.closeReason = '';
+defaults.errorCode = 0;
+defaults.errorReason = '';
+defaults.buffer = '';
+defaults.state = GET_INFO;
+defaults.failed = false;
+defaults.fin = false;
+defaults.opcode = 0;
+defaults.payloadLength = 0;
+defaults.key = [0, 0, 0, 0];
+defaults.unmasked = 0;
+defaults.dataType = 0;
+defaults.fragments = '';
+defaults.messageLength = 0;

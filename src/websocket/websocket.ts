@@ -20,26 +20,38 @@ const MAX_UNREAD = 64;
 /** Seconds to wait for the peer's close frame after ours. */
 const CLOSE_TIMEOUT = 2;
 
+/** The list every socket reads until it adds to one of its own: never pushed to. */
+const NONE: any[] = [];
+
+/** `list` with `item` added: a new list in place of NONE. */
+function appended<T>(list: T[], item: T): T[] {
+  if (list === NONE) return [item];
+  list.push(item);
+  return list;
+}
+
 export class WebSocket implements ProtocolHandler {
+  // Fields declared without a value start on the prototype (set below): an
+  // open socket holds only what has changed, JsVars being the scarce thing.
   /** True once the connection is closed (receive() then gives null). */
-  closed = false;
+  declare closed: boolean;
   /** The close code and reason once closed (1006: the connection dropped without a close frame). */
-  closeCode = 0;
-  closeReason = '';
+  declare closeCode: number;
+  declare closeReason: string;
   /** Seconds between pings; a peer that misses two pongs is disconnected. 0 stops pinging. */
   pingInterval: number;
   /** A message arriving with fewer JsVars free closes the socket with 1013 (Try Again Later). 0: never. */
-  minFreeJsVars = 0;
+  declare minFreeJsVars: number;
 
   parser: FrameParser;
-  unread: WebSocketMessage[] = [];
-  waiting: Array<(message: WebSocketMessage | null) => void> = [];
-  messageListeners: Array<(message: WebSocketMessage) => void> = [];
-  closeListeners: Array<(code: number, reason: string) => void> = [];
-  closeSent = false;
-  missedPongs = 0;
-  pingTimer: number | undefined;
-  closeTimer: number | undefined;
+  declare unread: WebSocketMessage[];
+  declare waiting: Array<(message: WebSocketMessage | null) => void>;
+  declare messageListeners: Array<(message: WebSocketMessage) => void>;
+  declare closeListeners: Array<(code: number, reason: string) => void>;
+  declare closeSent: boolean;
+  declare missedPongs: number;
+  declare pingTimer: number | undefined;
+  declare closeTimer: number | undefined;
 
   /**
    * @param transport the socket (write bytes, end)
@@ -58,7 +70,7 @@ export class WebSocket implements ProtocolHandler {
   receive(): Promise<WebSocketMessage | null> {
     if (this.unread.length) return Promise.resolve(this.unread.shift() as WebSocketMessage);
     if (this.closed) return Promise.resolve(null);
-    return new Promise((resolve) => { this.waiting.push(resolve); });
+    return new Promise((resolve) => { this.waiting = appended(this.waiting, resolve); });
   }
 
   /**
@@ -80,7 +92,7 @@ export class WebSocket implements ProtocolHandler {
         resolve();
         return;
       }
-      this.closeListeners.push(() => resolve());
+      this.closeListeners = appended(this.closeListeners, () => resolve());
       startClose(this, code, reason);
     });
   }
@@ -89,8 +101,8 @@ export class WebSocket implements ProtocolHandler {
   on(event: 'message', listener: (message: WebSocketMessage) => void): this;
   on(event: 'close', listener: (code: number, reason: string) => void): this;
   on(event: string, listener: (...args: any[]) => void): this {
-    if (event === 'message') this.messageListeners.push(listener);
-    else if (event === 'close') this.closeListeners.push(listener);
+    if (event === 'message') this.messageListeners = appended(this.messageListeners, listener);
+    else if (event === 'close') this.closeListeners = appended(this.closeListeners, listener);
     else throw new Error('WebSocket events are "message" and "close", not ' + event);
     return this;
   }
@@ -105,6 +117,18 @@ export class WebSocket implements ProtocolHandler {
     finish(this, this.closeCode || ABNORMAL_CLOSURE, this.closeReason);
   }
 }
+
+const defaults = WebSocket.prototype;
+defaults.closed = false;
+defaults.closeCode = 0;
+defaults.closeReason = '';
+defaults.minFreeJsVars = 0;
+defaults.unread = NONE;
+defaults.waiting = NONE;
+defaults.messageListeners = NONE;
+defaults.closeListeners = NONE;
+defaults.closeSent = false;
+defaults.missedPongs = 0;
 
 function writeFrame(ws: WebSocket, opcode: number, payload: string): void {
   writeSocket(ws.transport, encodeFrame(opcode, payload));
@@ -153,7 +177,7 @@ function deliver(ws: WebSocket, message: WebSocketMessage): boolean {
   } else if (ws.waiting.length) {
     (ws.waiting.shift() as (message: WebSocketMessage | null) => void)(message);
   } else if (ws.unread.length < MAX_UNREAD) {
-    ws.unread.push(message);
+    ws.unread = appended(ws.unread, message);
   } else {
     failConnection(ws, 1008, 'Too many unread messages');
     return false;
@@ -215,9 +239,9 @@ function finish(ws: WebSocket, code: number, reason: string): void {
   ws.closeTimer = stopTimer(ws.closeTimer);
   if (!ws.closeCode) ws.closeCode = code;
   const waiting = ws.waiting;
-  ws.waiting = [];
+  ws.waiting = NONE;
   for (let i = 0; i < waiting.length; i++) waiting[i](null);
   const listeners = ws.closeListeners;
-  ws.closeListeners = [];
+  ws.closeListeners = NONE;
   for (let i = 0; i < listeners.length; i++) listeners[i](code, reason);
 }
