@@ -43,10 +43,10 @@ export interface FileOptions {
 }
 
 export class Response {
-  /** Extra header lines, each "Name: value\r\n": one string is cheaper on the heap than a map. */
-  head = '';
-  /** Set by a "Connection: close" header: the server closes after sending. */
-  closeConnection = false;
+  /** Extra header lines, each "Name: value\r\n": one string is cheaper on the heap than a map. Starts on the prototype (below). */
+  declare head: string;
+  /** Set by a "Connection: close" header: the server closes after sending. Starts on the prototype (below). */
+  declare closeConnection: boolean;
   /** A streamed body (sent chunked), instead of `body`. */
   stream?: Puller;
   /** The byte length of `stream` when known in advance: sent with Content-Length instead of chunked. */
@@ -146,3 +146,7 @@ export class Response {
     return this;
   }
 }
+
+const defaults = Response.prototype;
+defaults.head = '';
+defaults.closeConnection = false;
