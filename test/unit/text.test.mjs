@@ -57,6 +57,13 @@ for (const mode of ['esp32', 'linux']) {
       test('many brackets side by side are not depth', () => {
         assert.equal(T.jsonNestingWithin('[' + '[],'.repeat(100) + '[]]', 2), true);
       });
+      test('an escaped backslash ends before the closing quote; brackets that never pair up are refused', () => {
+        const objects = JSON.stringify({ a: Array.from({ length: 20 }, (_, i) => ({ k: 'v\\' + i, t: ['[x', '{'] })) });
+        assert.equal(T.jsonNestingWithin(objects, 4), true);
+        assert.equal(T.jsonNestingWithin(objects, 3), false);
+        assert.equal(T.jsonNestingWithin('['.repeat(30), 12), false);
+        assert.equal(T.jsonNestingWithin('{"a":1}]'.repeat(20), 12), true);
+      });
     });
 
     describe('JSON values before JSON.stringify (it recurses in C too, and writes " ... " for a cycle)', () => {
