@@ -14,6 +14,8 @@ export const TRAPS = [
     message: 'a regex literal right after ")" (e.g. if(x)/re/.test(s)) is read as division on Espruino: wrap it or store the regex in a variable' },
   { id: 'regex-optional', severity: 'error', kind: 'regex', pattern: /(?:^|[^\\(])\?/, outsideClasses: true,
     message: 'the "?" quantifier (and lazy quantifiers) are silently wrong on Espruino\'s regex engine' },
+  { id: 'regex-anchor-in-alternative', severity: 'error', kind: 'regex', pattern: /(?:^|[^\\])\^.*[^\\]\|/, outsideClasses: true,
+    message: 'a "^" before a later "|" is wrong on Espruino: where the anchor fails, the alternatives after it are never tried (/^a|b/ does not find "b" in "xb")' },
   { id: 'regex-counted', severity: 'error', kind: 'regex', pattern: /(?:^|[^\\])\{\d*,?\d*\}/, outsideClasses: true,
     message: '{n,m} quantifiers are silently wrong on Espruino\'s regex engine' },
   { id: 'regex-group-syntax', severity: 'error', kind: 'regex', pattern: /(?:^|[^\\])\(\?/, outsideClasses: true,

@@ -16,6 +16,7 @@ const CASES = [
   { id: 'regex-slash-in-class', bad: 'var r = /[^/]+/;', good: 'var r = /[^\\/]+/, s = /a\\/b/;' },
   { id: 'regex-after-paren', bad: 'if (x) /a/.test(s);', good: 'if (x) { /a/.test(s); } var y = (a) / b / c;' },
   { id: 'regex-optional', bad: 'var r = /colou?r/;', good: 'var r = /a\\?[?]b*/;' },
+  { id: 'regex-anchor-in-alternative', bad: 'var r = /^[ \\t]|[ \\t]$/;', good: 'var r = /[ \\t]$|^[ \\t]/, s = /^a\\|b[|^]/;' },
   { id: 'regex-counted', bad: 'var r = /a{2,3}/;', good: 'var r = /a\\{2\\}[{1}]/;' },
   { id: 'regex-group-syntax', bad: 'var r = /(?:ab)c/;', good: 'var r = /(ab)c\\(\\?/;' },
   { id: 'regex-quantified-group', bad: 'var r = /(ab)+/;', good: 'var r = /(ab)c+\\)+/;' },
