@@ -35,7 +35,8 @@ const HEX_PAIR = /^[0-9A-Fa-f][0-9A-Fa-f]$/;
 // line by line). Every quantified part is followed by a character it excludes,
 // so Espruino's backtracking matcher stays linear in the line's length.
 const PLAIN_REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/1\.([01])$/;
-const PLAIN_FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([^\x00-\x08\x0a-\x1f\x7f]*)$/;
+// A field line written the usual way: one space after the colon, then a value that starts with no more.
+const PLAIN_FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+): ([^\x00-\x20\x7f][^\x00-\x08\x0a-\x1f\x7f]*)$/;
 
 export interface Headers {
   [name: string]: string;
@@ -190,8 +191,9 @@ export class RequestParser {
 
   /**
    * The common case in one pass: a whole head of plain lines (each field named
-   * once, nothing to refuse), split at once and checked a regex per line. A
-   * head still arriving, too large or unusual in any way is left to the
+   * once and written "Name: value", nothing to refuse), split at once and
+   * checked a regex per line. A head still arriving, too large or unusual in
+   * any way (an empty value, a tab after the colon) is left to the
    * line-by-line states, which also word the errors. -1 when not taken.
    */
   private wholeHead(): number {
@@ -212,10 +214,9 @@ export class RequestParser {
       const name = field[1].toLowerCase();
       // Also true for names Object.prototype has ("__proto__", "constructor"): the careful path takes those.
       if (headers[name] !== undefined) return -1;
-      // Most values have just the one space after the colon: strip it, and trim only when more is left.
-      let value = field[2];
-      if (value.charCodeAt(0) === 32) value = value.substring(1);
-      headers[name] = value.charCodeAt(0) <= 32 || value.charCodeAt(value.length - 1) <= 32 ? trimOws(value) : value;
+      const value = field[2];
+      // Only a space or a tab can end it at or below 32 (the regex let no other control character through).
+      headers[name] = value.charCodeAt(value.length - 1) <= 32 ? trimOws(value) : value;
     }
     this.buffer = buffer.length === end + 4 ? '' : buffer.substring(end + 4);
     this.current = { method: start[1], target: target, version: start[3] === '1' ? 11 : 10, headers: headers, body: null };
