@@ -108,6 +108,8 @@ export class Connection {
   /** Bytes of a stream of known length still to come (-1: unknown). */
   declare left: number;
   declare awaitingDrain: boolean;
+  /** The stream's source gave null: it calls back when it has more (Puller.subscribe). */
+  declare awaitingSource: boolean;
   /** Set after a 101: the protocol that now owns the socket (a WebSocket). */
   declare upgraded: ProtocolHandler | null;
   /** The request whose handler promise has not settled yet (null once answered or timed out). */
@@ -136,6 +138,7 @@ defaults.streaming = null;
 defaults.chunked = false;
 defaults.left = -1;
 defaults.awaitingDrain = false;
+defaults.awaitingSource = false;
 defaults.upgraded = null;
 defaults.awaiting = null;
 
@@ -183,7 +186,11 @@ function processInput(c: Connection): void {
     return;
   }
   if (result === ERROR) fail(c, parser.errorStatus, parser.errorMessage);
-  else dispatch(c, parser.message as ParsedMessage);
+  else {
+    // The request is out of the parser: keep it only for bytes pipelined behind (a stream may run for hours).
+    if (!parser.pending) delete c.parser;
+    dispatch(c, parser.message as ParsedMessage);
+  }
 }
 
 function dispatch(c: Connection, message: ParsedMessage): void {
@@ -296,6 +303,13 @@ function sendStream(c: Connection, res: Response, stream: Puller, headOnly: bool
     return;
   }
   c.streaming = stream;
+  if (stream.subscribe) stream.subscribe(() => sourceReady(c, stream));
+  pump(c);
+}
+
+function sourceReady(c: Connection, stream: Puller): void {
+  if (c.streaming !== stream || !c.awaitingSource) return;
+  c.awaitingSource = false;
   pump(c);
 }
 
@@ -308,7 +322,8 @@ function pump(c: Connection): void {
     streamFailed(c, e);
     return;
   }
-  if (isThenable(chunk)) chunk.then((bytes) => writeChunk(c, stream, bytes), (e) => streamFailed(c, e));
+  if (chunk === null) c.awaitingSource = true;
+  else if (isThenable(chunk)) chunk.then((bytes) => writeChunk(c, stream, bytes), (e) => streamFailed(c, e));
   else writeChunk(c, stream, chunk);
 }
 

@@ -17,9 +17,16 @@ export type StreamSource<T = Chunk> =
 
 /** Pulls byte strings out of a source; undefined means the end. */
 export interface Puller {
-  next(): MaybePromise<string | undefined>;
+  /** A chunk, the end (undefined), a promise of either, or null (subscribers only): nothing yet, `ready` will be called. */
+  next(): MaybePromise<string | undefined> | null;
   /** Stops the source early (the client left): a generator's finally blocks run. */
   cancel(): void;
+  /**
+   * For a source that is mostly waiting (an SSE channel): next() may then give
+   * null and the source calls `ready` once there is more. One callback for the
+   * whole stream holds far less heap than a promise and its reactions per wait.
+   */
+  subscribe?(ready: () => void): void;
 }
 
 function toBytes(chunk: unknown): string | undefined {

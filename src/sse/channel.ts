@@ -28,6 +28,8 @@ export class SSEChannel implements Puller {
 
   declare private queue: string[];
   declare private waiting: Waiter | null;
+  /** The connection's wake-up once next() gave null (see Puller.subscribe). */
+  declare private ready: (() => void) | null;
   declare private ending: boolean;
   declare private heartbeatTimer: number | undefined;
   declare private readonly heartbeat: number;
@@ -60,15 +62,21 @@ export class SSEChannel implements Puller {
     this.ending = true;
     this.heartbeatTimer = stopTimer(this.heartbeatTimer);
     if (this.waiting) this.deliver(undefined);
+    else this.wake();
   }
 
-  next(): string | undefined | Promise<string | undefined> {
+  next(): string | undefined | null | Promise<string | undefined> {
     if (this.queue.length) return this.queue.shift();
     if (this.ending || this.closed) {
       this.finish();
       return undefined;
     }
+    if (this.ready) return null;
     return new Promise<string | undefined>((resolve) => { this.waiting = resolve; });
+  }
+
+  subscribe(ready: () => void): void {
+    this.ready = ready;
   }
 
   /** The client left. */
@@ -86,6 +94,7 @@ export class SSEChannel implements Puller {
       if (this.queue === EMPTY) this.queue = [];
       if (this.queue.length >= this.maxQueue) this.queue.shift();
       this.queue.push(bytes);
+      if (this.queue.length === 1) this.wake();
     }
     this.armHeartbeat();
     return true;
@@ -96,6 +105,11 @@ export class SSEChannel implements Puller {
     this.waiting = null;
     if (bytes === undefined) this.finish();
     waiting(bytes);
+  }
+
+  /** Tells a subscriber there is more, from a timer: never inside the caller's send(). */
+  private wake(): void {
+    if (this.ready) startTimer(this.ready, 0);
   }
 
   private armHeartbeat(): void {
@@ -121,6 +135,7 @@ defaults.closed = false;
 defaults.onClose = null;
 defaults.queue = EMPTY;
 defaults.waiting = null;
+defaults.ready = null;
 defaults.ending = false;
 defaults.heartbeat = 15;
 defaults.maxQueue = 32;
