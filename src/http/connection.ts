@@ -196,7 +196,7 @@ function processInput(c: Connection): void {
 function dispatch(c: Connection, message: ParsedMessage): void {
   const host = c.host;
   c.busy = true;
-  setTimer(c, NO_TIMER, 0);
+  c.timerKind = NO_TIMER;
   c.served++;
   const connection = message.headers.connection;
   const keepAlive = connection === undefined ? message.version === 11 : message.version === 11 ? !hasHeaderToken(connection, 'close') : hasHeaderToken(connection, 'keep-alive');
@@ -219,7 +219,7 @@ function dispatch(c: Connection, message: ParsedMessage): void {
 function settled(c: Connection, req: Request, res: Response): void {
   if (c.awaiting !== req) return;
   c.awaiting = null;
-  setTimer(c, NO_TIMER, 0);
+  c.timerKind = NO_TIMER;
   respond(c, req, res);
 }
 
@@ -278,7 +278,7 @@ function send(c: Connection, res: Response, headOnly: boolean, version: number):
 /** After the 101, the socket and anything the client sent past the handshake belong to the new protocol. */
 function switchProtocols(c: Connection, res: Response, upgrade: NonNullable<Response['upgrade']>): void {
   writeSocket(c.socket, responseHead(res, c.host.serverName, ''));
-  setTimer(c, NO_TIMER, 0);
+  c.timerKind = NO_TIMER;
   const handler = upgrade(c.socket);
   c.upgraded = handler;
   const early = c.parser ? c.parser.takeBuffered() : '';
@@ -386,13 +386,14 @@ function sent(c: Connection): void {
 }
 
 /**
- * The connection's one deadline: idle (close quietly), request (408) or
- * handler (503). It counts whole seconds of the host's clock (a small integer
- * is one JsVar, a time in ms two) and fires up to a second late, never early.
+ * Sets the connection's one deadline: idle (close quietly), request (408) or
+ * handler (503); `c.timerKind = NO_TIMER` clears it. It counts whole seconds
+ * of the host's clock (a small integer is one JsVar, a time in ms two) and
+ * fires up to a second late, never early.
  */
 function setTimer(c: Connection, kind: number, seconds: number): void {
   c.timerKind = kind;
-  if (kind !== NO_TIMER) c.deadline = c.host.clock + Math.ceil(seconds) + 1;
+  c.deadline = c.host.clock + Math.ceil(seconds) + 1;
 }
 
 function onTimer(c: Connection): void {
@@ -405,7 +406,7 @@ function onTimer(c: Connection): void {
 
 function close(c: Connection): void {
   if (c.closed) return;
-  setTimer(c, NO_TIMER, 0);
+  c.timerKind = NO_TIMER;
   c.socket.end();
 }
 
@@ -417,7 +418,7 @@ function onClose(c: Connection): void {
   if (c.streaming) c.streaming.cancel();
   c.streaming = null;
   delete c.parser;
-  setTimer(c, NO_TIMER, 0);
+  c.timerKind = NO_TIMER;
   if (c.upgraded) c.upgraded.onClose();
   c.host.connectionClosed(c);
 }

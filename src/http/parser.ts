@@ -219,11 +219,17 @@ export class RequestParser {
       headers[name] = value.charCodeAt(value.length - 1) <= 32 ? trimOws(value) : value;
     }
     this.buffer = buffer.length === end + 4 ? '' : buffer.substring(end + 4);
-    this.current = { method: start[1], target: target, version: start[3] === '1' ? 11 : 10, headers: headers, body: null };
+    const message = { method: start[1], target: target, version: start[3] === '1' ? 11 : 10, headers: headers, body: null };
+    if (this.expectsContinue) this.expectsContinue = false;
+    // No body and nothing to check: done. Otherwise headersDone decides, as for the line-by-line path.
+    if (headers.host !== undefined && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined && headers.expect === undefined) {
+      this.message = message;
+      return MESSAGE;
+    }
+    this.current = message;
     this.headerCount = lines.length - 1;
     this.headerBytes = end - lines[0].length;
-    if (this.expectsContinue) this.expectsContinue = false;
-    return this.headersDone(this.current);
+    return this.headersDone(message);
   }
 
   private fail(status: number, message: string): number {
