@@ -250,6 +250,10 @@ export class FrameParser {
 
   next(): number {
     if (this.failed) return ERROR;
+    if (this.state === GET_INFO) {
+      const result = this.wholeFrame();
+      if (result !== -1) return result;
+    }
     for (;;) {
       let result: number;
       switch (this.state) {
@@ -261,6 +265,29 @@ export class FrameParser {
       }
       if (result !== -1) return result;
     }
+  }
+
+  /**
+   * The common case in one pass: a whole masked text or binary frame with
+   * FIN, no RSV bits and a 7-bit length, while no fragmented message is open.
+   * Anything else (or a frame still arriving) goes through the states, which
+   * also word the errors. -1 when not taken.
+   */
+  private wholeFrame(): number {
+    const buffer = this.buffer;
+    const b0 = buffer.charCodeAt(0);
+    const b1 = buffer.charCodeAt(1);
+    const length = b1 & 0x7f;
+    if ((b0 !== 0x80 + TEXT && b0 !== 0x80 + BINARY) || !(b1 & 0x80) || !length || length > 125) return -1;
+    if (buffer.length < 6 + length || this.dataType || length > this.maxMessageSize) return -1;
+    const key = [buffer.charCodeAt(2), buffer.charCodeAt(3), buffer.charCodeAt(4), buffer.charCodeAt(5)];
+    const message = unmask(buffer.substring(6, 6 + length), key, 0);
+    this.buffer = buffer.length === 6 + length ? '' : buffer.substring(6 + length);
+    const type = b0 & 0x0f;
+    if (type === TEXT && !isValidUtf8(message)) return this.fail(1007, 'Invalid UTF-8 in text message');
+    this.messageType = type;
+    this.message = message;
+    return MESSAGE;
   }
 
   /** Takes the first `n` buffered bytes. */
