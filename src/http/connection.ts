@@ -10,9 +10,10 @@
 //
 // An idle keep-alive connection should cost the heap little: the socket's
 // listeners are shared functions (Espruino calls them with this = the socket),
-// the parser exists only while a request is arriving, the server checks every
-// connection's deadline once a second instead of each keeping a timer, and
-// fields that rarely change keep their defaults on the prototype.
+// 'drain' is listened to only once a response needs it, the parser exists only
+// while a request is arriving, the server checks every connection's deadline
+// once a second instead of each keeping a timer, and fields that rarely change
+// keep their defaults on the prototype.
 import { RequestParser, ParsedMessage, ParserHost, NEED_MORE, ERROR } from './parser';
 import { Request } from './request';
 import { Response, ProtocolHandler, Transport } from './response';
@@ -92,10 +93,13 @@ interface OwnedSocket extends Socket {
 export class Connection {
   /** Only while a request is arriving or pipelined bytes wait (deleted when idle, not set to null: that would hold a JsVar). */
   parser?: RequestParser;
-  /** What happens at `deadline` (a second of host.clock): NO_TIMER, IDLE_TIMER, REQUEST_TIMER or HANDLER_TIMER. */
-  timerKind = NO_TIMER;
+  /**
+   * What happens at `deadline` (a second of host.clock): NO_TIMER, IDLE_TIMER,
+   * REQUEST_TIMER or HANDLER_TIMER. Also the connection's phase: waiting for
+   * its client (IDLE, REQUEST) or busy with a response (NO_TIMER, HANDLER).
+   */
+  timerKind = IDLE_TIMER;
   deadline = 0;
-  busy = false;
   served = 0;
   // Set on the prototype below: an instance holds them only once they change.
   declare closed: boolean;
@@ -108,6 +112,8 @@ export class Connection {
   /** Bytes of a stream of known length still to come (-1: unknown). */
   declare left: number;
   declare awaitingDrain: boolean;
+  /** True once the socket's 'drain' listener is added: only a response that does not fit one write needs it. */
+  declare drainListener: boolean;
   /** The stream's source gave null: it calls back when it has more (Puller.subscribe). */
   declare awaitingSource: boolean;
   /** Set after a 101: the protocol that now owns the socket (a WebSocket). */
@@ -118,14 +124,13 @@ export class Connection {
   constructor(public host: ConnectionHost, public socket: Socket) {
     (socket as OwnedSocket).owner = this;
     socket.on('data', socketData);
-    socket.on('drain', socketDrain);
     socket.on('close', socketClose);
     setTimer(this, IDLE_TIMER, host.keepAliveTimeout);
   }
 
   /** Closes the connection now if it is idle, else after its current response. */
   shutdown(): void {
-    if (this.busy) this.closeAfter = true;
+    if (busy(this)) this.closeAfter = true;
     else close(this);
   }
 }
@@ -138,9 +143,16 @@ defaults.streaming = null;
 defaults.chunked = false;
 defaults.left = -1;
 defaults.awaitingDrain = false;
+defaults.drainListener = false;
 defaults.awaitingSource = false;
 defaults.upgraded = null;
 defaults.awaiting = null;
+
+function listenForDrain(c: Connection): void {
+  if (c.drainListener) return;
+  c.socket.on('drain', socketDrain);
+  c.drainListener = true;
+}
 
 function socketData(this: OwnedSocket, data: string): void {
   onData(this.owner, data);
@@ -152,6 +164,11 @@ function socketDrain(this: OwnedSocket): void {
 
 function socketClose(this: OwnedSocket): void {
   onClose(this.owner);
+}
+
+/** True while a request is being handled or its response sent (not waiting for the client). */
+function busy(c: Connection): boolean {
+  return c.timerKind === NO_TIMER || c.timerKind === HANDLER_TIMER;
 }
 
 /** Fires the connection's deadline once host.clock reaches it; the server advances the clock and calls this once a second. */
@@ -167,10 +184,11 @@ function onData(c: Connection, data: string): void {
   }
   // Closing after this response: what else arrives would never be read, so
   // keeping it would let a client fill the heap while a long response streams.
-  if (c.busy && c.closeAfter) return;
+  const handling = busy(c);
+  if (handling && c.closeAfter) return;
   if (!c.parser) c.parser = new RequestParser(c.host);
   c.parser.feed(data);
-  if (!c.busy) processInput(c);
+  if (!handling) processInput(c);
   else if (c.parser.pending > LIMITS.maxPipelined) c.closeAfter = true;
 }
 
@@ -195,7 +213,6 @@ function processInput(c: Connection): void {
 
 function dispatch(c: Connection, message: ParsedMessage): void {
   const host = c.host;
-  c.busy = true;
   c.timerKind = NO_TIMER;
   c.served++;
   const connection = message.headers.connection;
@@ -246,7 +263,7 @@ function respond(c: Connection, req: Request, res: Response): void {
 /** A response that ends the connection: protocol errors, timeouts. */
 function fail(c: Connection, status: number, message: string): void {
   c.closeAfter = true;
-  c.busy = true;
+  c.timerKind = NO_TIMER;
   send(c, Response.error(message, status), false, 11);
 }
 
@@ -272,6 +289,7 @@ function send(c: Connection, res: Response, headOnly: boolean, version: number):
   } else {
     writeSocket(c.socket, head + body.substring(0, LIMITS.writeChunk));
     c.unsent = body.substring(LIMITS.writeChunk);
+    listenForDrain(c);
   }
 }
 
@@ -303,6 +321,7 @@ function sendStream(c: Connection, res: Response, stream: Puller, headOnly: bool
     return;
   }
   c.streaming = stream;
+  listenForDrain(c);
   if (stream.subscribe) stream.subscribe(() => sourceReady(c, stream));
   pump(c);
 }
@@ -378,10 +397,9 @@ function sent(c: Connection): void {
     close(c);
     return;
   }
-  c.busy = false;
   setTimer(c, IDLE_TIMER, c.host.keepAliveTimeout);
   // Pipelined requests continue from a timer so a long pipeline cannot nest calls (the C stack is small).
-  if (c.parser && c.parser.pending) startTimer(() => { if (!c.closed && !c.busy && c.parser) processInput(c); }, 0);
+  if (c.parser && c.parser.pending) startTimer(() => { if (!c.closed && !busy(c) && c.parser) processInput(c); }, 0);
   else delete c.parser;
 }
 

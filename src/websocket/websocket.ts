@@ -147,6 +147,7 @@ function handleData(ws: WebSocket, bytes: string): void {
         return;
       }
       const message = parser.messageType === TEXT ? decodeUtf8(parser.message) : E.toUint8Array(parser.message);
+      parser.message = ''; // an idle socket should not hold its last message
       if (!deliver(ws, message)) return;
     } else if (result === CONTROL) {
       if (parser.controlType === PING) {
