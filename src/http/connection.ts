@@ -25,6 +25,7 @@ import { Socket } from '../platform/net';
 import { httpDate, startTimer } from '../platform/clock';
 import { LIMITS } from '../settings';
 import { hasHeaderToken } from './tokens';
+import { defaultsOnPrototype } from '../platform/memory';
 
 /** What a connection needs from the server. */
 export interface ConnectionHost extends ParserHost {
@@ -135,18 +136,19 @@ export class Connection {
   }
 }
 
-const defaults = Connection.prototype;
-defaults.closed = false;
-defaults.closeAfter = false;
-defaults.unsent = '';
-defaults.streaming = null;
-defaults.chunked = false;
-defaults.left = -1;
-defaults.awaitingDrain = false;
-defaults.drainListener = false;
-defaults.awaitingSource = false;
-defaults.upgraded = null;
-defaults.awaiting = null;
+defaultsOnPrototype(Connection, {
+  closed: false,
+  closeAfter: false,
+  unsent: '',
+  streaming: null,
+  chunked: false,
+  left: -1,
+  awaitingDrain: false,
+  drainListener: false,
+  awaitingSource: false,
+  upgraded: null,
+  awaiting: null,
+});
 
 function listenForDrain(c: Connection): void {
   if (c.drainListener) return;

@@ -6,6 +6,7 @@
 // It never touches the socket. Lines are found with indexOf, never char by char.
 import { LIMITS } from '../settings';
 import { indexOfWhole } from '../platform/text';
+import { defaultsOnPrototype } from '../platform/memory';
 
 export const NEED_MORE = 0;
 export const MESSAGE = 1;
@@ -449,15 +450,16 @@ export class RequestParser {
   }
 }
 
-const defaults = RequestParser.prototype as unknown as { [field: string]: unknown };
-defaults.message = null;
-defaults.errorStatus = 0;
-defaults.errorMessage = '';
-defaults.expectsContinue = false;
-defaults.buffer = '';
-defaults.state = REQUEST_LINE;
-defaults.current = null;
-defaults.headerCount = 0;
-defaults.headerBytes = 0;
-defaults.remaining = 0;
-defaults.bodySize = 0;
+defaultsOnPrototype(RequestParser, {
+  message: null,
+  errorStatus: 0,
+  errorMessage: '',
+  expectsContinue: false,
+  buffer: '',
+  state: REQUEST_LINE,
+  current: null,
+  headerCount: 0,
+  headerBytes: 0,
+  remaining: 0,
+  bodySize: 0,
+});

@@ -3,6 +3,7 @@ import { jsonParse, decodeUtf8, indexOfWhole } from '../platform/text';
 import { LIMITS } from '../settings';
 import { parseQuery, QueryParams } from './url';
 import { Headers, ParsedMessage } from './parser';
+import { defaultsOnPrototype } from '../platform/memory';
 
 export class Request {
   method: string;
@@ -88,7 +89,8 @@ export class Request {
   }
 }
 
-const defaults = Request.prototype;
-defaults.query = '';
-defaults.body = null;
-defaults.ip = '-';
+defaultsOnPrototype(Request, {
+  query: '',
+  body: null,
+  ip: '-',
+});

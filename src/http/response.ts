@@ -4,6 +4,7 @@ import { encodeUtf8, jsonStringify } from '../platform/text';
 import { Chunk, Puller, StreamSource, puller } from './stream';
 import { ServerSentEvent, formatEvent } from './event-stream';
 import { LIMITS } from '../settings';
+import { defaultsOnPrototype } from '../platform/memory';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const UNSAFE_VALUE = /[\x00\r\n]/;
@@ -147,6 +148,7 @@ export class Response {
   }
 }
 
-const defaults = Response.prototype;
-defaults.head = '';
-defaults.closeConnection = false;
+defaultsOnPrototype(Response, {
+  head: '',
+  closeConnection: false,
+});

@@ -11,3 +11,14 @@ export function belowMemoryFloor(floor: number): boolean {
   if (floor <= 0 || process.memory(false).free >= floor) return false;
   return process.memory(true).free < floor;
 }
+
+/**
+ * Puts a class's field defaults on its prototype, so an instance holds only
+ * the fields that changed from them (each property is a JsVar or two). Only
+ * for values never changed in place: numbers, strings, booleans, null, and
+ * shared lists that are replaced, not pushed to.
+ */
+export function defaultsOnPrototype(type: { prototype: object }, defaults: { [field: string]: unknown }): void {
+  const prototype = type.prototype as { [field: string]: unknown };
+  for (const field in defaults) prototype[field] = defaults[field];
+}

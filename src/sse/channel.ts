@@ -6,6 +6,7 @@ import { Puller } from '../http/stream';
 import { formatEvent } from '../http/event-stream';
 import { encodeUtf8 } from '../platform/text';
 import { startTimer, stopTimer } from '../platform/clock';
+import { defaultsOnPrototype } from '../platform/memory';
 
 export interface SSEChannelOptions {
   /** Seconds of silence after which a comment is sent, so proxies and the client keep the stream (0: never). Default 15. */
@@ -130,15 +131,16 @@ export class SSEChannel implements Puller {
   }
 }
 
-const defaults = SSEChannel.prototype as unknown as { [field: string]: unknown };
-defaults.closed = false;
-defaults.onClose = null;
-defaults.queue = EMPTY;
-defaults.waiting = null;
-defaults.ready = null;
-defaults.ending = false;
-defaults.heartbeat = 15;
-defaults.maxQueue = 32;
+defaultsOnPrototype(SSEChannel, {
+  closed: false,
+  onClose: null,
+  queue: EMPTY,
+  waiting: null,
+  ready: null,
+  ending: false,
+  heartbeat: 15,
+  maxQueue: 32,
+});
 
 /** Every connected SSE client of one kind of stream. */
 export class SSEHub {

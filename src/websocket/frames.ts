@@ -13,6 +13,7 @@
 // copies 1 KB at a time into a flat buffer and an Int32Array view over it XORs
 // four bytes per step (64 KB in ~80 ms on the Linux builds, ~5 s char by char).
 import { encodeUtf8 } from '../platform/text';
+import { defaultsOnPrototype } from '../platform/memory';
 
 export const CONTINUATION = 0;
 export const TEXT = 1;
@@ -421,23 +422,24 @@ export class FrameParser {
   }
 }
 
-const defaults = FrameParser.prototype as unknown as { [field: string]: unknown };
-defaults.messageType = 0;
-defaults.message = '';
-defaults.controlType = 0;
-defaults.controlData = '';
-defaults.closeCode = 0;
-defaults.closeReason = '';
-defaults.errorCode = 0;
-defaults.errorReason = '';
-defaults.buffer = '';
-defaults.state = GET_INFO;
-defaults.failed = false;
-defaults.fin = false;
-defaults.opcode = 0;
-defaults.payloadLength = 0;
-defaults.key = [0, 0, 0, 0];
-defaults.unmasked = 0;
-defaults.dataType = 0;
-defaults.fragments = '';
-defaults.messageLength = 0;
+defaultsOnPrototype(FrameParser, {
+  messageType: 0,
+  message: '',
+  controlType: 0,
+  controlData: '',
+  closeCode: 0,
+  closeReason: '',
+  errorCode: 0,
+  errorReason: '',
+  buffer: '',
+  state: GET_INFO,
+  failed: false,
+  fin: false,
+  opcode: 0,
+  payloadLength: 0,
+  key: [0, 0, 0, 0],
+  unmasked: 0,
+  dataType: 0,
+  fragments: '',
+  messageLength: 0,
+});

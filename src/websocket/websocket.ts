@@ -8,7 +8,7 @@ import { ProtocolHandler, Transport } from '../http/response';
 import { writeSocket } from '../http/connection';
 import { decodeUtf8, encodeUtf8 } from '../platform/text';
 import { startTimer, stopTimer } from '../platform/clock';
-import { belowMemoryFloor } from '../platform/memory';
+import { belowMemoryFloor, defaultsOnPrototype } from '../platform/memory';
 import { FrameParser, encodeFrame, encodeClose, NEED_MORE, MESSAGE, CONTROL, TEXT, BINARY, CLOSE, PING, PONG } from './frames';
 
 /** A received message: text as a string, binary as a Uint8Array. */
@@ -118,17 +118,18 @@ export class WebSocket implements ProtocolHandler {
   }
 }
 
-const defaults = WebSocket.prototype;
-defaults.closed = false;
-defaults.closeCode = 0;
-defaults.closeReason = '';
-defaults.minFreeJsVars = 0;
-defaults.unread = NONE;
-defaults.waiting = NONE;
-defaults.messageListeners = NONE;
-defaults.closeListeners = NONE;
-defaults.closeSent = false;
-defaults.missedPongs = 0;
+defaultsOnPrototype(WebSocket, {
+  closed: false,
+  closeCode: 0,
+  closeReason: '',
+  minFreeJsVars: 0,
+  unread: NONE,
+  waiting: NONE,
+  messageListeners: NONE,
+  closeListeners: NONE,
+  closeSent: false,
+  missedPongs: 0,
+});
 
 function writeFrame(ws: WebSocket, opcode: number, payload: string): void {
   writeSocket(ws.transport, encodeFrame(opcode, payload));
