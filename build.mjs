@@ -15,6 +15,7 @@ import * as esbuild from 'esbuild';
 import ts from 'typescript';
 import { fixForEspruino, checkBundle, formatFindings, instrumentMethodDepth } from './tools/gate.mjs';
 import { TRAPS } from './tools/traps.mjs';
+import { libraryNames, publicNames, shortenNames } from './tools/short-names.mjs';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 
@@ -148,6 +149,8 @@ export async function buildBundle(entry, options = {}) {
       `${m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : ''}${m.text}`).join('\n'));
   }
   let code = bundled.outputFiles[0].text;
+  const internal = libraryNames(code);
+  for (const name of publicNames(join(ROOT, 'src/index.ts'))) internal.delete(name);
   if (!options.library) code = code.replace(/^module\.exports = __toCommonJS\(\w+\);$/m, '');
   code = withHelpers(lowerToES5(code, basename(entryPath)));
   const early = checkBundle(code, TRAPS.filter((trap) => trap.stage === 'before-minify'));
@@ -159,7 +162,7 @@ export async function buildBundle(entry, options = {}) {
     legalComments: 'none',
   }).catch((e) => { throw new BuildError('minify failed: ' + e.message); });
   if (process.env.DUMP_MIN) writeFileSync(process.env.DUMP_MIN, minified.code);
-  code = fixForEspruino(minified.code);
+  code = shortenNames(fixForEspruino(minified.code), internal);
   const findings = checkBundle(code, TRAPS.filter((trap) => trap.stage !== 'before-minify'));
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length) throw new BuildError(`${basename(entryPath)}: the bundle would fail on Espruino:\n${formatFindings(errors, code)}`);

@@ -1,0 +1,63 @@
+// tools/short-names.mjs: the library's internal top-level names get short
+// ones; the entry's names, the public API, property names and anything an
+// inner scope declares keep theirs.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import vm from 'node:vm';
+import { fileURLToPath } from 'node:url';
+import * as acorn from 'acorn';
+import { shortenNames, libraryNames, publicNames } from '../../tools/short-names.mjs';
+import { buildBundle } from '../../build.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+function topLevelNames(code) {
+  const names = [];
+  for (const node of acorn.parse(code, { ecmaVersion: 5 }).body) {
+    if (node.type === 'FunctionDeclaration') names.push(node.id.name);
+    else if (node.type === 'VariableDeclaration') for (const d of node.declarations) names.push(d.id.name);
+  }
+  return names;
+}
+
+describe('short names for internal top-level bindings', () => {
+  test('references are renamed with the declaration; property names and other bindings are not', () => {
+    const code = 'function helperName(e){return{helperName:e,x:e.helperName}}var tableOfThings={a:1};' +
+      'var app=helperName(tableOfThings.a);var out=[app.helperName,app.x,tableOfThings["a"]];';
+    const short = shortenNames(code, new Set(['helperName', 'tableOfThings']));
+    // The most used name gets the first short name.
+    assert.deepEqual(topLevelNames(short), ['$b', '$a', 'app', 'out']);
+    const context = {};
+    vm.runInNewContext(short + ";this.result=JSON.stringify(out);", context);
+    assert.equal(context.result, "[1,null,1]");
+    assert.match(short, /\{helperName:e,x:e\.helperName\}/);
+  });
+
+  test('a name an inner scope declares too is left alone; so is everything when the code uses eval', () => {
+    const shadowed = 'var counter=1;function bump(counter){return counter+1}';
+    assert.equal(shortenNames(shadowed, new Set(['counter', 'bump'])), 'var counter=1;function $a(counter){return counter+1}');
+    const withEval = 'var longName=1;eval("longName")';
+    assert.equal(shortenNames(withEval, new Set(['longName'])), withEval);
+  });
+
+  test('a new name never collides with one the code already uses', () => {
+    const code = 'var $a=1;function helperName(){return $a}';
+    assert.equal(shortenNames(code, new Set(['helperName'])), 'var $a=1;function $b(){return $a}');
+  });
+
+  test('library names come from the src/ modules of the bundle; the public API is src/index.ts\'s value exports', () => {
+    const bundle = '// src/a.ts\nfunction inLibrary() {}\nvar libraryConst = 1;\n// examples/app.ts\nvar app = 2;\n';
+    assert.deepEqual([...libraryNames(bundle)], ['inLibrary', 'libraryConst']);
+    const api = publicNames(ROOT + 'src/index.ts');
+    for (const name of ['MicroServer', 'Response', 'Request', 'SSEHub', 'WebSocketHub', 'CORSMiddleware', 'startWifi']) assert.ok(api.has(name), name);
+    assert.ok(!api.has('ServerOptions'), 'type exports are not values');
+  });
+
+  test('a built example keeps `app`, `Response` and `MicroServer` global and shortens the rest', async () => {
+    const { code } = await buildBundle(ROOT + 'examples/basic.ts', { board: 'esp32', write: false });
+    const names = topLevelNames(code);
+    for (const kept of ['app', 'Response', 'MicroServer']) assert.ok(names.includes(kept), kept);
+    assert.ok(!names.includes('indexOfWhole') && !names.includes('RequestParser'), 'internal names are shortened');
+    assert.ok(names.filter((name) => name.startsWith('$')).length > 100);
+  });
+});
