@@ -168,6 +168,8 @@ export function jsonValueWithin(value: unknown, limit: number): boolean {
       const inner = typeof item === 'object' && item !== null ? jsonContainer(item, container, isArray ? undefined : members[i]) : null;
       if (!inner) continue;
       if (depth >= limit) return false;
+      // A container of primitives is one level more and needs no visit of its own (most of a list of records).
+      if (flatJson(inner)) continue;
       pending.push(inner);
       depths.push(depth + 1);
     }

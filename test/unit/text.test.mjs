@@ -88,6 +88,12 @@ for (const mode of ['esp32', 'linux']) {
         assert.equal(T.jsonValueWithin(nestedArrays(5000), 12), false);
       });
 
+      test('a list of flat records counts the records as a level', () => {
+        const records = { items: [{ id: 1, tags: 'a' }, { id: 2, tags: 'b' }] };
+        assert.equal(T.jsonValueWithin(records, 3), true);
+        assert.equal(T.jsonValueWithin(records, 2), false);
+      });
+
       test('flat containers skip the walk, but only real binary data counts as flat', () => {
         assert.equal(T.jsonValueWithin({ a: 1, b: 'x', c: null, d: true }, 1), true);
         assert.equal(emu.run('new Uint8Array(3)') !== undefined && T.jsonValueWithin(emu.run('new Uint8Array(3)'), 1), true);
