@@ -206,7 +206,7 @@ export class MicroServer implements ConnectionHost {
         if (req.method !== 'OPTIONS') return Response.error('"*" is only valid with OPTIONS', 400);
         return new Response(null, 204).addHeader('Allow', STANDARD_METHODS.join(', '));
       }
-      if (req.headers.upgrade !== undefined && isUpgradeRequest(req)) {
+      if (isUpgradeRequest(req)) {
         const upgrade = this.router.match(WEBSOCKET, req.path);
         if (upgrade && upgrade.handler) {
           req.pathParams = upgrade.params;

@@ -218,7 +218,7 @@ function dispatch(c: Connection, message: ParsedMessage): void {
   c.timerKind = NO_TIMER;
   c.served++;
   const connection = message.headers.connection;
-  const keepAlive = connection === undefined ? message.version === 11 : message.version === 11 ? !hasHeaderToken(connection, 'close') : hasHeaderToken(connection, 'keep-alive');
+  const keepAlive = message.version === 11 ? !hasHeaderToken(connection, 'close') : hasHeaderToken(connection, 'keep-alive');
   if (!keepAlive || c.served >= host.maxKeepAliveRequests || host.stopping) c.closeAfter = true;
   const req = new Request(message, c.socket.remoteAddress || '-');
   let result: Response | Promise<Response>;

@@ -28,7 +28,7 @@ export function headerTokens(value: string | undefined): string[] {
   return tokens;
 }
 
-/** True when a comma-separated header value lists `token` (given in lowercase). */
+/** True when a comma-separated header value lists `token` (given in lowercase). A missing header answers at once: most requests have none of these. */
 export function hasHeaderToken(value: string | undefined, token: string): boolean {
-  return headerTokens(value).indexOf(token) >= 0;
+  return value !== undefined && headerTokens(value).indexOf(token) >= 0;
 }
