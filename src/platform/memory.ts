@@ -1,5 +1,5 @@
-// The JsVar heap, so the server can refuse work before the interpreter runs
-// out of memory (which interrupts whatever code is running).
+// The JsVar heap: refusing work before the interpreter runs out of memory
+// (which interrupts whatever code is running), and holding fewer JsVars per object.
 
 /**
  * True when fewer than `floor` JsVars are free (never for a floor of 0).
@@ -10,6 +10,16 @@
 export function belowMemoryFloor(floor: number): boolean {
   if (floor <= 0 || process.memory(false).free >= floor) return false;
   return process.memory(true).free < floor;
+}
+
+/** The list every object reads until it adds to one of its own (see appended): never pushed to. */
+export const EMPTY_LIST: any[] = [];
+
+/** `list` with `item` added: a new list in place of EMPTY_LIST, so an object holds a list only once it has something in it. */
+export function appended<T>(list: T[], item: T): T[] {
+  if (list === EMPTY_LIST) return [item];
+  list.push(item);
+  return list;
 }
 
 /**

@@ -6,7 +6,7 @@ import { Puller } from '../http/stream';
 import { formatEvent } from '../http/event-stream';
 import { encodeUtf8 } from '../platform/text';
 import { startTimer, stopTimer } from '../platform/clock';
-import { defaultsOnPrototype } from '../platform/memory';
+import { defaultsOnPrototype, appended, EMPTY_LIST } from '../platform/memory';
 
 export interface SSEChannelOptions {
   /** Seconds of silence after which a comment is sent, so proxies and the client keep the stream (0: never). Default 15. */
@@ -16,9 +16,6 @@ export interface SSEChannelOptions {
 }
 
 type Waiter = (bytes: string | undefined) => void;
-
-/** The queue of every channel with nothing queued: never pushed to. */
-const EMPTY: string[] = [];
 
 export class SSEChannel implements Puller {
   // Fields declared without a value start on the prototype (set below): a
@@ -82,7 +79,7 @@ export class SSEChannel implements Puller {
 
   /** The client left. */
   cancel(): void {
-    this.queue = EMPTY;
+    this.queue = EMPTY_LIST;
     this.finish();
     if (this.waiting) this.deliver(undefined);
   }
@@ -92,9 +89,8 @@ export class SSEChannel implements Puller {
     const bytes = encodeUtf8(text);
     if (this.waiting) this.deliver(bytes);
     else {
-      if (this.queue === EMPTY) this.queue = [];
       if (this.queue.length >= this.maxQueue) this.queue.shift();
-      this.queue.push(bytes);
+      this.queue = appended(this.queue, bytes);
       if (this.queue.length === 1) this.wake();
     }
     this.armHeartbeat();
@@ -134,7 +130,7 @@ export class SSEChannel implements Puller {
 defaultsOnPrototype(SSEChannel, {
   closed: false,
   onClose: null,
-  queue: EMPTY,
+  queue: EMPTY_LIST,
   waiting: null,
   ready: null,
   ending: false,

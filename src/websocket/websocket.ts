@@ -8,7 +8,7 @@ import { ProtocolHandler, Transport } from '../http/response';
 import { writeSocket } from '../http/connection';
 import { decodeUtf8, encodeUtf8 } from '../platform/text';
 import { startTimer, stopTimer } from '../platform/clock';
-import { belowMemoryFloor, defaultsOnPrototype } from '../platform/memory';
+import { belowMemoryFloor, defaultsOnPrototype, appended, EMPTY_LIST } from '../platform/memory';
 import { FrameParser, encodeFrame, encodeClose, NEED_MORE, MESSAGE, CONTROL, TEXT, BINARY, CLOSE, PING, PONG } from './frames';
 
 /** A received message: text as a string, binary as a Uint8Array. */
@@ -19,16 +19,6 @@ const ABNORMAL_CLOSURE = 1006;
 const MAX_UNREAD = 64;
 /** Seconds to wait for the peer's close frame after ours. */
 const CLOSE_TIMEOUT = 2;
-
-/** The list every socket reads until it adds to one of its own: never pushed to. */
-const NONE: any[] = [];
-
-/** `list` with `item` added: a new list in place of NONE. */
-function appended<T>(list: T[], item: T): T[] {
-  if (list === NONE) return [item];
-  list.push(item);
-  return list;
-}
 
 export class WebSocket implements ProtocolHandler {
   // Fields declared without a value start on the prototype (set below): an
@@ -123,10 +113,10 @@ defaultsOnPrototype(WebSocket, {
   closeCode: 0,
   closeReason: '',
   minFreeJsVars: 0,
-  unread: NONE,
-  waiting: NONE,
-  messageListeners: NONE,
-  closeListeners: NONE,
+  unread: EMPTY_LIST,
+  waiting: EMPTY_LIST,
+  messageListeners: EMPTY_LIST,
+  closeListeners: EMPTY_LIST,
   closeSent: false,
   missedPongs: 0,
 });
@@ -241,9 +231,9 @@ function finish(ws: WebSocket, code: number, reason: string): void {
   ws.closeTimer = stopTimer(ws.closeTimer);
   if (!ws.closeCode) ws.closeCode = code;
   const waiting = ws.waiting;
-  ws.waiting = NONE;
+  ws.waiting = EMPTY_LIST;
   for (let i = 0; i < waiting.length; i++) waiting[i](null);
   const listeners = ws.closeListeners;
-  ws.closeListeners = NONE;
+  ws.closeListeners = EMPTY_LIST;
   for (let i = 0; i < listeners.length; i++) listeners[i](code, reason);
 }
