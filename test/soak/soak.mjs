@@ -236,33 +236,25 @@ export async function soak({ requests = 10000, webSockets = 200, sseClients = 50
     const inTurn = async (done, total) => {
       while (stats.requests < requests && stats.requests / requests < done / total) await sleep(10);
     };
-    const webSocketLane = async () => {
-      const rand = prng(seed * 1000 + 101);
-      while (stats.webSockets.sessions < webSockets) {
-        await inTurn(stats.webSockets.sessions, webSockets);
-        stats.webSockets.sessions++;
+    /** `total` sessions of one kind, one at a time, counted in `counts` (sessions, failures). */
+    const sessionLane = async (counts, total, seedOffset, what, session) => {
+      const rand = prng(seed * 1000 + seedOffset);
+      while (counts.sessions < total) {
+        await inTurn(counts.sessions, total);
+        counts.sessions++;
         try {
-          stats.webSockets.messages += await webSocketSession(app.port, rand);
+          await session(rand);
         } catch (e) {
-          stats.webSockets.failures++;
-          fail('WebSocket session', e);
+          counts.failures++;
+          fail(what, e);
         }
       }
     };
-    const sseLane = async () => {
-      const rand = prng(seed * 1000 + 102);
-      while (stats.sseClients.sessions < sseClients) {
-        await inTurn(stats.sseClients.sessions, sseClients);
-        stats.sseClients.sessions++;
-        try {
-          await sseSession(app.port, rand);
-        } catch (e) {
-          stats.sseClients.failures++;
-          fail('SSE client', e);
-        }
-      }
-    };
-    await Promise.all([...Array.from({ length: workers }, (_, i) => httpWorker(i)), webSocketLane(), sseLane()]);
+    const webSocketLane = sessionLane(stats.webSockets, webSockets, 101, 'WebSocket session', async (rand) => {
+      stats.webSockets.messages += await webSocketSession(app.port, rand);
+    });
+    const sseLane = sessionLane(stats.sseClients, sseClients, 102, 'SSE client', (rand) => sseSession(app.port, rand));
+    await Promise.all([...Array.from({ length: workers }, (_, i) => httpWorker(i)), webSocketLane, sseLane]);
     stats.wallMs = Date.now() - started;
     stats.cpuMs = cpuMs(app.pid) - cpuBefore;
     try {
