@@ -143,6 +143,8 @@ export async function buildBundle(entry, options = {}) {
       external: ESPRUINO_MODULES,
       define: { __BOARD__: JSON.stringify(board) },
       tsconfig: join(ROOT, 'tsconfig.json'),
+      // Module comments ("// src/...") are relative to this: the library's names are found by them, whatever the cwd.
+      absWorkingDir: ROOT,
     });
   } catch (e) {
     throw new BuildError('esbuild failed:\n' + (e.errors || []).map((m) =>

@@ -5,6 +5,10 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as acorn from 'acorn';
 import { shortenNames, libraryNames, publicNames } from '../../tools/short-names.mjs';
 import { buildBundle } from '../../build.mjs';
@@ -59,5 +63,19 @@ describe('short names for internal top-level bindings', () => {
     for (const kept of ['app', 'Response', 'MicroServer']) assert.ok(names.includes(kept), kept);
     assert.ok(!names.includes('indexOfWhole') && !names.includes('RequestParser'), 'internal names are shortened');
     assert.ok(names.filter((name) => name.startsWith('$')).length > 100);
+  });
+
+  test('the same bundle whatever the current directory (a user builds from their own project)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'build-cwd-'));
+    try {
+      // A process of its own: esbuild's service keeps the directory it started in.
+      for (const cwd of [ROOT, dir]) {
+        const run = spawnSync(process.execPath, [ROOT + 'build.mjs', ROOT + 'examples/basic.ts', '--board', 'esp32', '--out', join(dir, 'from-' + (cwd === dir ? 'elsewhere' : 'root') + '.js')], { cwd, encoding: 'utf8' });
+        assert.equal(run.status, 0, run.stderr);
+      }
+      assert.equal(readFileSync(join(dir, 'from-elsewhere.js'), 'utf8'), readFileSync(join(dir, 'from-root.js'), 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
