@@ -1,52 +1,66 @@
 #!/usr/bin/env node
-// npm run flash -- [entry.ts] [--port /dev/ttyUSB0] [--board esp32] [--baud 115200]
-//                  [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>] [--no-manifest]
-//                  [--app-port <n>] [--config espruino.json] [--keep]
-//                  [--timeout <s>] [--dry-run]
-//       npm run flash -- --module [--port ...] [--board ...] [--www <dir>] [--wifi ...]
+// npm run flash -- [entry.ts | bundle.js] [--port /dev/ttyUSB0 | tcp://host:23] [--board esp32]
+//                  [--baud 115200] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>]
+//                  [--no-manifest] [--app-port <n>] [--config espruino.json] [--piece-size <bytes>]
+//                  [--timeout <s>] [--verbose] [--dry-run]
+//       npm run flash -- --module [...]     the library as the Storage module "MicroServer"
+//       npm run flash -- --list             the serial ports of this host
 //
-// Builds the entry for a board and puts it on the device with the `espruino` CLI:
-//   1. the web folder (--www, default <entry dir>/www) goes to Storage as "www/<path>"
-//      (--storage-prefix; app.mountStatic('/', 'www/') serves it), each file gzipped when
-//      that is smaller (stored as name + ".gz"); names over 28 characters get a short name
-//      listed in the Storage file "www.manifest" (or an error with --no-manifest);
-//   2. Wi-Fi credentials (wifi.json in the current directory, or WIFI_SSID/WIFI_PASSWORD)
-//      are stored with Wifi.connect + Wifi.save, sent as an expression, never in the bundle;
-//   3. the bundle is saved to flash (SAVE_ON_SEND=1: Storage ".bootcde", runs at every boot);
-//   4. the board is reset (E.reboot(); load() on the Linux build).
-// With --module, the library itself (src/index.ts, minified) is stored as the Storage
-// module "MicroServer" instead, for plain JavaScript on the board or in the Web IDE:
-// var M = require("MicroServer"); new M.MicroServer().get(...).run(). Nothing runs at boot.
-// Port, baud and board come from espruino.json in the current directory; flags win.
-// Works offline: the CLI gets a local board file naming the built-in modules and an
-// empty MODULE_URL, so it downloads nothing. --dry-run prints every file and step.
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync, statSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Builds the entry for a board (a .js file is taken as a built bundle) and puts it on the
+// board through its REPL, over a serial port or the telnet console:
+//   1. the running app is stopped (reset()), which frees its heap for the upload;
+//   2. the web folder (--www, default <entry dir>/www) goes to Storage as "www/<path>",
+//      gzipped when smaller, long names through "www.manifest"; files already there with
+//      the same bytes are left alone, stale variants (name vs name.gz) erased;
+//   3. Wi-Fi credentials (wifi.json or WIFI_SSID/WIFI_PASSWORD) are saved with Wifi.save();
+//   4. the bundle goes to the app slot that is not booting (".app0" or ".app1");
+//   5. only then ".bootcde" becomes the few bytes that boot that slot, and the old slot goes;
+//   6. the board is reset and its boot output watched for errors.
+// Every file travels in acknowledged pieces sized for the board's free heap and is checked
+// on the board (size and CRC-32) before the next step; a flash cut off anywhere before step
+// 5 leaves the previous app booting. The report at the end lists the board's Storage.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildBundle, BuildError, ESPRUINO_MODULES } from '../build.mjs';
+import { buildBundle, BuildError } from '../build.mjs';
 import { planAssets, webFolderOf, AssetError, MAX_STORAGE_NAME, MANIFEST_NAME, DEFAULT_PREFIX } from './web-assets.mjs';
+import { openTransport, listPorts, TransportError, isTcpPort } from './flash/transport.mjs';
+import { BoardConsole, BoardError, checksum, hex } from './flash/board.mjs';
+import { progressBar, kb } from './flash/progress.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'node_modules', 'espruino', 'bin', 'espruino-cli.js');
 const DEFAULTS = { port: '/dev/ttyUSB0', baud: 115200, board: 'esp32' };
 // The Storage module name of `npm run flash -- --module`: require("MicroServer") loads it.
 const MODULE_NAME = 'MicroServer';
-const BUILTIN_MODULES = [...new Set(['net', 'crypto', 'Storage', 'Wifi', 'fs', 'http', 'dgram', 'tls', 'Flash', 'ESP32', 'heatshrink', ...ESPRUINO_MODULES])];
+// Two app slots: the new bundle goes to the one not booting, so the old one stays whole until the switch.
+export const APP_SLOTS = ['.app0', '.app1'];
+const BOOT_CODE = '.bootcde';
 const MASK = '****';
+// Storage adds a header to each file and rounds its size up: room to keep per file.
+const STORAGE_OVERHEAD = 64;
+// After a reset: how long the boot output is watched, and how long a port that went away is tried again.
+const BOOT_WAIT_MS = 2500;
+const RECONNECT_MS = 20000;
 
 class FlashError extends Error {}
 
-const USAGE = `usage: npm run flash -- [entry.ts] [--port <dev|tcp://host:port>] [--board esp32|esp32c3|linux]
+const USAGE = `usage: npm run flash -- [entry.ts | bundle.js] [--port <device | tcp://host:port>] [--board esp32|esp32c3|linux]
          [--baud <n>] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>] [--no-manifest] [--app-port <n>]
-         [--timeout <seconds per step>] [--dry-run]
-       npm run flash -- --module [--port ...] [--board ...] [--www <dir>] [--wifi <wifi.json>] [--dry-run]`;
+         [--config espruino.json] [--piece-size <bytes>] [--timeout <seconds>] [--verbose] [--dry-run]
+       npm run flash -- --module [--port ...] [--board ...] [--www <dir>] [--wifi <wifi.json>] [--dry-run]
+       npm run flash -- --list
+
+  --port        a serial device (/dev/ttyUSB0, /dev/ttyACM0, COM3, a pty) or tcp://host:port (the telnet console)
+  --list        the serial ports of this host (no udev needed)
+  --piece-size  bytes per acknowledged piece (default: from the board's free heap, 256-2048)
+  --timeout     seconds to wait for each answer from the board (default 10)
+  --verbose     show the console traffic (pieces shortened)
+  --dry-run     print the plan, touch nothing`;
 
 function parseArgs(argv) {
   const args = { _: [] };
-  const valued = new Set(['port', 'board', 'baud', 'www', 'storage-prefix', 'wifi', 'app-port', 'timeout', 'config']);
-  const flags = new Set(['dry-run', 'no-manifest', 'help', 'keep', 'module']);
+  const valued = new Set(['port', 'board', 'baud', 'www', 'storage-prefix', 'wifi', 'app-port', 'timeout', 'config', 'piece-size']);
+  const flags = new Set(['dry-run', 'no-manifest', 'help', 'module', 'list', 'verbose']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-h') { args.help = true; continue; }
@@ -77,20 +91,26 @@ function readJson(file, what) {
   }
 }
 
+function positiveInt(value, what) {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new FlashError(`${what} must be a positive integer, got ${value}`);
+  return n;
+}
+
 /** espruino.json in the current directory (or --config), then the flags. */
 function loadSettings(args, cwd) {
   const configFile = args.config ? resolve(cwd, args.config) : join(cwd, 'espruino.json');
   let config = {};
   if (args.config && !existsSync(configFile)) throw new FlashError(`config file not found: ${configFile}`);
   if (existsSync(configFile)) config = readJson(configFile, 'config');
-  const settings = {
+  return {
     port: args.port || config.port || DEFAULTS.port,
-    baud: Number(args.baud || config.baud || DEFAULTS.baud),
+    baud: positiveInt(args.baud || config.baud || DEFAULTS.baud, 'baud'),
     board: args.board || config.board || DEFAULTS.board,
     configFile: existsSync(configFile) ? configFile : null,
+    pieceSize: args['piece-size'] ? positiveInt(args['piece-size'], '--piece-size') : null,
+    timeoutMs: positiveInt(args.timeout || 10, '--timeout') * 1000,
   };
-  if (!Number.isInteger(settings.baud) || settings.baud <= 0) throw new FlashError(`baud must be a positive integer, got ${args.baud || config.baud}`);
-  return settings;
 }
 
 /** Credentials from wifi.json (or --wifi), else WIFI_SSID/WIFI_PASSWORD, else null. */
@@ -108,153 +128,51 @@ function loadWifi(args, cwd) {
   return null;
 }
 
-/** An expression that erases stale variants (name vs name.gz) and checks each stored length. */
-function assetCheckExpr(assets) {
-  const expect = {};
-  const stale = [];
-  for (const a of assets) {
-    expect[a.storageName] = a.data.length;
-    if (a.path !== null) stale.push(a.gzipped ? a.storageName.slice(0, -3) : a.storageName + '.gz');
-  }
-  if (!assets.some((a) => a.manifest)) stale.push(MANIFEST_NAME);
-  const staleList = stale.filter((n) => !(n in expect) && n.length <= MAX_STORAGE_NAME);
-  return `(function(){var S=require("Storage"),e=${JSON.stringify(expect)},s=${JSON.stringify(staleList)},bad=[],k;` +
-    `s.forEach(function(n){if(S.read(n)!==undefined)S.erase(n);});` +
-    `for(k in e){var d=S.read(k);if(d===undefined||d.length!==e[k])bad.push(k);}` +
-    `print(bad.length?"FLASH-ASSETS-BAD "+bad.join(","):"FLASH-ASSETS-OK "+Object.keys(e).length);})()`;
+/**
+ * The few bytes of ".bootcde" that run the app in `slot`: function text stays in flash as
+ * for .bootcde itself, and an exception at boot is kept in `bootError` for the checks.
+ */
+export function bootLoader(slot) {
+  return `// npm run flash: the app is the Storage file "${slot}"\n` +
+    `try{eval(require("Storage").read(${JSON.stringify(slot)}))}catch(e){bootError=""+e;print("Uncaught "+e+" (in ${slot})")}\n`;
 }
 
-function wifiExpr(wifi, mask) {
+/** The slot a ".bootcde" loader boots, or null when it is not one of ours. */
+function slotOf(bootCode) {
+  const m = bootCode && bootCode.match(/read\("(\.app\d)"\)/);
+  return m && APP_SLOTS.includes(m[1]) ? m[1] : null;
+}
+
+/** Pieces that fit the board's free heap: a piece is held about three times (the line, its base64, the bytes). */
+function pieceSizeFor(probe) {
+  const spare = (probe.free * (probe.blockSize || 14)) / 8;
+  let size = 2048;
+  while (size > 256 && size > spare) size /= 2;
+  return size;
+}
+
+function wifiBody(wifi, mask) {
   const pw = mask ? MASK : wifi.password;
-  return `var W=require("Wifi");W.connect(${JSON.stringify(wifi.ssid)},{password:${JSON.stringify(pw)}},function(e){print(e?"Wi-Fi: "+e:"Wi-Fi connected")});W.save();print("FLASH-WIFI-SAVED")`;
+  return `var W=require("Wifi");W.connect(${JSON.stringify(wifi.ssid)},{password:${JSON.stringify(pw)}},function(e){print(e?"Wi-Fi: "+e:"Wi-Fi connected")});W.save();return "saved"`;
 }
 
-/** An expression that loads the stored module and reports what it exports (the name in a variable: the CLI would fetch a literal require). */
-function moduleCheckExpr() {
-  return `(function(){var n=${JSON.stringify(MODULE_NAME)},M=require(n);` +
-    `print(typeof M.MicroServer==="function"?"FLASH-MODULE-OK "+Object.keys(M).length:"FLASH-MODULE-BAD");})()`;
-}
-
-/** The steps: each one CLI run with a job file. */
-function planSteps({ settings, boardFile, assets, assetDir, wifi, bundleFile, workDir, asModule }) {
-  const common = (extra) => ({
-    ports: [{ type: 'path', name: settings.port }],
-    baudRate: settings.baud,
-    board: boardFile,
-    noBle: true,
-    espruino: {
-      BAUD_RATE: settings.baud,
-      MODULE_URL: '',
-      BOARD_JSON_URL: '',
-      PRETOKENISE: 0,
-      MINIFICATION_LEVEL: '',
-      MODULE_MINIFICATION_LEVEL: '',
-      SET_TIME_ON_WRITE: false,
-      ...extra,
-    },
-  });
-  const steps = [];
-  if (assets.length) {
-    const storageContents = {};
-    for (const a of assets) storageContents[a.storageName] = join(assetDir, storageFileName(a.storageName));
-    steps.push({
-      name: 'upload the web folder to Storage',
-      job: { ...common({ SAVE_ON_SEND: 0, SERIAL_THROTTLE_SEND: 1 }), storageContents, expr: assetCheckExpr(assets) },
-      expect: 'FLASH-ASSETS-OK',
-    });
-  }
-  if (wifi) {
-    steps.push({
-      name: `store the Wi-Fi credentials (from ${wifi.source})`,
-      job: { ...common({ SAVE_ON_SEND: 0, SERIAL_THROTTLE_SEND: 1 }), expr: wifiExpr(wifi, false) },
-      masked: { ...common({ SAVE_ON_SEND: 0, SERIAL_THROTTLE_SEND: 1 }), expr: wifiExpr(wifi, true) },
-      expect: 'FLASH-WIFI-SAVED',
-      secret: true,
-    });
-  }
-  if (asModule) {
-    steps.push({
-      name: `store the library as the Storage module "${MODULE_NAME}"`,
-      job: { ...common({ SAVE_ON_SEND: 0, SERIAL_THROTTLE_SEND: 1 }), storageContents: { [MODULE_NAME]: bundleFile }, expr: moduleCheckExpr() },
-      expect: 'FLASH-MODULE-OK',
-    });
-    steps.forEach((s, i) => { s.jobFile = join(workDir, `step${i + 1}.job.json`); });
-    return steps;
-  }
-  steps.push({
-    name: 'save the bundle to flash (runs at every boot)',
-    job: { ...common({ SAVE_ON_SEND: 1, SERIAL_THROTTLE_SEND: 0 }), file: bundleFile },
-    expect: 'Upload Complete',
-  });
-  // Deferred, so the CLI sees the expression accepted before the board goes away.
-  const resetExpr = `setTimeout(function(){${settings.board === 'linux' ? 'load()' : 'E.reboot()'}},300);print("FLASH-RESET")`;
-  steps.push({
-    name: 'reset the board',
-    job: { ...common({ SAVE_ON_SEND: 0, SERIAL_THROTTLE_SEND: 1 }), expr: resetExpr },
-    expect: 'FLASH-RESET',
-  });
-  steps.forEach((s, i) => { s.jobFile = join(workDir, `step${i + 1}.job.json`); });
-  return steps;
-}
-
-/** Storage names may hold '/', local file names may not. */
-function storageFileName(name) {
-  return encodeURIComponent(name).replace(/%/g, '_');
-}
-
-function cliCommand(jobFile) {
-  return [process.execPath, CLI, '--no-ble', '-j', jobFile];
-}
-
-function runCli(step, settings, timeoutMs, password) {
-  return new Promise((resolvePromise, reject) => {
-    const [cmd, ...cmdArgs] = cliCommand(step.jobFile);
-    const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const collect = (d) => { output += d.toString('latin1'); };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(new FlashError(`could not start the espruino CLI: ${e.message}`)); });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const shown = password ? output.split(password).join(MASK) : output;
-      const fail = (why) => reject(new FlashError(`${step.name}: ${why}\n--- espruino CLI output ---\n${tail(shown)}`));
-      if (/Unable to connect|Port named .* not found|No Ports Found/.test(output) || !/\bConnected\b/.test(output)) {
-        return fail(`could not connect to ${settings.port} (is the board plugged in, the port right, nothing else using it?)`);
-      }
-      if (/Disconnected\./.test(output) && !output.includes(step.expect)) return fail(`the connection to ${settings.port} dropped`);
-      const moduleMissing = output.match(/^(--\] )?.*Module (\S+) not found/m);
-      if (moduleMissing) {
-        return fail(moduleMissing[1] ? `the board has no module ${moduleMissing[2]} (wrong --board, or firmware without it?)`
-          : `the CLI tried to download the module ${moduleMissing[2]}: add it to the board file's built-in modules`);
-      }
-      const uncaught = output.match(/Uncaught [^\n]*/);
-      if (uncaught) return fail(`the board reported: ${uncaught[0]}`);
-      if (/FLASH-ASSETS-BAD/.test(output)) return fail('Storage does not hold every file with its full length');
-      if (timedOut) return fail(`no answer within ${timeoutMs / 1000} s on ${settings.port}`);
-      if (code !== 0) return fail(`the CLI exited with ${code}`);
-      if (!output.includes(step.expect)) return fail(`the CLI did not report "${step.expect}"`);
-      resolvePromise(shown);
-    });
-  });
-}
-
-function tail(text, lines = 40) {
-  return text.split('\n').slice(-lines).join('\n');
+/** Loads the stored module and reports what it exports (the name in a variable, so no tool takes it for a module to fetch). */
+function moduleCheckBody() {
+  return `var n=${JSON.stringify(MODULE_NAME)},M=require(n);return typeof M.MicroServer==="function"?"ok "+Object.keys(M).length:"no MicroServer export"`;
 }
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.help) { console.log(USAGE); return; }
+  if (args.list) return printPorts();
   const cwd = process.cwd();
   const dry = !!args['dry-run'];
   const settings = loadSettings(args, cwd);
-
   const asModule = !!args.module;
   const entry = asModule ? join(ROOT, 'src', 'index.ts') : args._[0] ? resolve(cwd, args._[0]) : join(ROOT, 'examples', 'basic.ts');
   if (!existsSync(entry) || !statSync(entry).isFile()) throw new FlashError(`entry not found: ${args._[0] || entry}`);
+  const prebuilt = extname(entry) === '.js';
+  if (prebuilt && args['app-port']) throw new FlashError(`${args._[0]} is a built bundle: --app-port applies to entries that are built (.ts)`);
 
   let wwwDir = null;
   if (args.www) {
@@ -264,60 +182,259 @@ async function main() {
   const prefix = args['storage-prefix'] === undefined ? DEFAULT_PREFIX : args['storage-prefix'];
   if (prefix.length > MAX_STORAGE_NAME - 4) throw new FlashError(`--storage-prefix "${prefix}" leaves no room in Storage's ${MAX_STORAGE_NAME}-character names`);
   const wifi = loadWifi(args, cwd);
-  const timeoutMs = Number(args.timeout || 180) * 1000;
 
   const rel = (p) => (p.startsWith(ROOT + sep) ? relative(ROOT, p) : p);
-  console.log(`flash ${asModule ? `the library as the Storage module "${MODULE_NAME}"` : rel(entry)} for board ${settings.board} on ${settings.port} at ${settings.baud} baud` +
+  console.log(`flash ${asModule ? `the library as the Storage module "${MODULE_NAME}"` : rel(entry)} for board ${settings.board} on ${settings.port}` +
+    `${isTcpPort(settings.port) ? '' : ` at ${settings.baud} baud`}` +
     (settings.configFile ? ` (settings: ${rel(settings.configFile)})` : ' (no espruino.json: defaults)') +
     (dry ? ' -- dry run, no device' : ''));
 
-  const bundleFile = join(ROOT, 'dist', 'flash', `${asModule ? MODULE_NAME : basename(entry, extname(entry))}.${settings.board}.js`);
-  const built = await buildBundle(entry, { board: settings.board, out: bundleFile, port: args['app-port'], library: asModule });
-  if (wifi && wifi.password.length >= 6 && built.code.includes(wifi.password)) {
+  let bundle;
+  if (prebuilt) {
+    bundle = { code: readFileSync(entry, 'latin1'), bytes: readFileSync(entry), outFile: entry };
+  } else {
+    const out = join(ROOT, 'dist', 'flash', `${asModule ? MODULE_NAME : basename(entry, extname(entry))}.${settings.board}.js`);
+    const built = await buildBundle(entry, { board: settings.board, out, port: args['app-port'], library: asModule });
+    bundle = { code: built.code, bytes: readFileSync(built.outFile), outFile: built.outFile };
+  }
+  if (wifi && wifi.password.length >= 6 && bundle.code.includes(wifi.password)) {
     throw new FlashError('the bundle contains the Wi-Fi password: credentials must not be compiled in');
   }
-  console.log(`file: bundle ${rel(built.outFile)} (${built.size} bytes) -> Storage "${asModule ? MODULE_NAME : '.bootcde'}"`);
-  if (!args.www && !asModule) wwwDir = webFolderOf(entry, built.code, prefix);
+  const target = asModule ? `"${MODULE_NAME}"` : `app slot ${APP_SLOTS.join('/')}, booted by "${BOOT_CODE}"`;
+  console.log(`file: bundle ${rel(bundle.outFile)} (${bundle.bytes.length} bytes, CRC-32 ${hex(checksum(bundle.bytes))}) -> Storage ${target}`);
+  if (!args.www && !asModule && !prebuilt) wwwDir = webFolderOf(entry, bundle.code, prefix);
   const assets = wwwDir ? planAssets(wwwDir, !args['no-manifest'], prefix) : [];
   for (const a of assets) {
     if (a.manifest) console.log(`file: manifest -> Storage "${a.storageName}" (${a.size} bytes): ${JSON.stringify(a.manifest)}`);
     else console.log(`file: ${rel(a.source)} -> Storage "${a.storageName}" (${a.size} bytes${a.gzipped ? `, gzipped to ${a.data.length}` : ', stored as is'})`);
   }
-  if (!wwwDir) console.log(asModule ? 'file: no web folder (--www <dir> names one)' : 'file: no web folder (none at <entry dir>/www that the app reads; --www <dir> names one)');
+  if (!wwwDir) console.log(asModule || prebuilt ? 'file: no web folder (--www <dir> names one)' : 'file: no web folder (none at <entry dir>/www that the app reads; --www <dir> names one)');
   if (wifi) console.log(`Wi-Fi: ssid ${JSON.stringify(wifi.ssid)}, password ${MASK} (from ${wifi.source}; never written into the bundle)`);
   else console.log('Wi-Fi: no credentials (wifi.json or WIFI_SSID/WIFI_PASSWORD): the board keeps its saved Wi-Fi settings');
 
-  const workDir = dry ? join(tmpdir(), 'microserver-flash-XXXXXX') : mkdtempSync(join(tmpdir(), 'microserver-flash-'));
-  const boardFile = join(workDir, 'board.json');
-  const assetDir = join(workDir, 'storage');
-  const steps = planSteps({ settings, boardFile, assets, assetDir, wifi, bundleFile: built.outFile, workDir, asModule });
-  const boardJson = { BOARD: settings.board.toUpperCase(), info: { builtin_modules: BUILTIN_MODULES } };
-  console.log(`file: CLI board file ${boardFile}: ${JSON.stringify(boardJson)}`);
+  const steps = planSteps({ settings, assets, wifi, bundle, asModule, prefix });
+  if (dry) {
+    steps.forEach((s, i) => console.log(`step ${i + 1}/${steps.length}: ${s.name}`));
+    console.log('dry run: nothing was sent');
+    return;
+  }
 
-  try {
-    if (!dry) {
-      writeFileSync(boardFile, JSON.stringify(boardJson));
-      mkdirSync(assetDir);
-      for (const a of assets) writeFileSync(join(assetDir, storageFileName(a.storageName)), a.data);
-      for (const s of steps) writeFileSync(s.jobFile, JSON.stringify(s.job, null, 1), { mode: 0o600 });
+  const verbose = args.verbose ? traffic() : null;
+  const context = { settings, bundle, pieceSize: settings.pieceSize, state: {} };
+  // (Re)connects: a board whose USB port goes away when it resets is opened again.
+  context.connect = async ({ retryMs = 0, reset = false } = {}) => {
+    const end = Date.now() + retryMs;
+    for (;;) {
+      try {
+        context.board = new BoardConsole(await openTransport(settings.port, { baud: settings.baud }), { verbose, timeoutMs: settings.timeoutMs });
+        break;
+      } catch (e) {
+        if (Date.now() > end) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
+    const board = context.board;
+    if (reset) {
+      // Stops the running app, so its heap is free for the upload (and a board whose app
+      // used up its memory answers again); Storage is untouched and the app boots as before.
+      await board.interrupt();
+      await board.send('\x10reset();\n');
+      await board.watch(300); // the reset's banner
+    }
+    await board.sync().catch((e) => {
+      throw new FlashError(`${settings.port} opened, but no Espruino answered there: ${e.message}`);
+    });
+  };
+  const started = Date.now();
+  try {
+    await context.connect({ reset: true });
+    const p = (context.probe = await context.board.probe());
+    context.pieceSize = context.pieceSize || pieceSizeFor(p);
+    console.log(`board: Espruino ${p.version} (${p.board}), app stopped with reset(): ${p.free} of ${p.total} JsVars free, ` +
+      `${kb(p.storageFree)} of Storage free; pieces of ${context.pieceSize} bytes`);
+    if (p.crc !== 'function') throw new FlashError(`the firmware has no E.CRC32, which the flash checks need: update it (Espruino 2v00 or later)`);
     for (const [i, s] of steps.entries()) {
       console.log(`step ${i + 1}/${steps.length}: ${s.name}`);
-      console.log(`  $ ${cliCommand(s.jobFile).map((x) => (/[\s"]/.test(x) ? JSON.stringify(x) : x)).join(' ')}`);
-      console.log(`  job ${basename(s.jobFile)}: ${JSON.stringify(s.masked || s.job)}`);
-      if (dry) continue;
-      const started = Date.now();
-      await runCli(s, settings, timeoutMs, s.secret ? wifi.password : null);
-      console.log(`  ok (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      const stepStarted = Date.now();
+      const note = await s.run(context);
+      console.log(`  ok (${((Date.now() - stepStarted) / 1000).toFixed(1)} s)${note ? ': ' + note : ''}`);
     }
   } finally {
-    if (!dry && !args.keep) rmSync(workDir, { recursive: true, force: true });
+    if (context.board) await context.board.transport.close();
   }
-  console.log(dry ? 'dry run: nothing was sent' : `flashed ${asModule ? `the module "${MODULE_NAME}"` : rel(entry)} to ${settings.port}`);
+  console.log(`flashed ${asModule ? `the module "${MODULE_NAME}"` : rel(entry)} to ${settings.port} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** The steps, each with its name and what it does on the board (given the shared context). */
+function planSteps({ settings, assets, wifi, bundle, asModule, prefix }) {
+  const steps = [];
+  steps.push({
+    name: 'check Storage space',
+    run: async (ctx) => {
+      const bootCode = await ctx.board.call(`var b=require("Storage").read(${JSON.stringify(BOOT_CODE)});return b===undefined?"":b.substr(0,200)`, { what: 'the boot code check' });
+      ctx.state.oldSlot = slotOf(bootCode);
+      ctx.state.newSlot = APP_SLOTS.find((s) => s !== ctx.state.oldSlot);
+      const files = new Map((await ctx.board.listFiles()).map((f) => [f.name, f.size]));
+      const writes = [...assets.map((a) => [a.storageName, a.data.length]), [asModule ? MODULE_NAME : ctx.state.newSlot, bundle.bytes.length]];
+      if (!asModule) writes.push([BOOT_CODE, bootLoader(ctx.state.newSlot).length]);
+      // A rewritten file frees its old copy once Storage compacts; an unchanged one is skipped later.
+      let needed = 0;
+      let freed = 0;
+      for (const [name, size] of writes) {
+        needed += size + STORAGE_OVERHEAD;
+        if (files.has(name)) freed += files.get(name) + STORAGE_OVERHEAD;
+      }
+      const { storageFree, trash } = ctx.probe;
+      if (needed > storageFree + trash + freed) {
+        throw new FlashError(`the board's Storage is too full: ${kb(storageFree)} free and ${kb(trash + freed)} to reclaim, the upload needs ${kb(needed)} ` +
+          `(see require("Storage").list() at the REPL; erase what is not needed)`);
+      }
+      return `${kb(needed)} to write, ${kb(storageFree)} free + ${kb(trash + freed)} to reclaim` + (asModule ? '' : `; the new app goes to slot "${ctx.state.newSlot}"`);
+    },
+  });
+  if (assets.length) {
+    steps.push({
+      name: `upload the web folder (${assets.length} file${assets.length > 1 ? 's' : ''}, ${kb(assets.reduce((n, a) => n + a.data.length, 0))})`,
+      run: async (ctx) => {
+        let unchanged = 0;
+        for (const a of assets) {
+          const stored = await ctx.board.fileInfo(a.storageName);
+          if (stored && stored.size === a.data.length && stored.crc === checksum(a.data)) {
+            unchanged++;
+            continue;
+          }
+          await upload(ctx, a.storageName, a.data);
+        }
+        const stale = [];
+        for (const a of assets) {
+          if (a.path !== null) stale.push(a.gzipped ? a.storageName.slice(0, -3) : a.storageName + '.gz');
+        }
+        if (!assets.some((a) => a.manifest)) stale.push(MANIFEST_NAME);
+        const names = new Set(assets.map((a) => a.storageName));
+        const erase = stale.filter((n) => !names.has(n) && n.length <= MAX_STORAGE_NAME && n.startsWith(prefix));
+        const erased = await ctx.board.call(`var S=require("Storage"),n=0;${JSON.stringify(erase)}.forEach(function(f){if(S.read(f)!==undefined){S.erase(f);n++}});return n`,
+          { what: 'the erase of stale web files' });
+        return `${assets.length - unchanged} written and checked, ${unchanged} unchanged` + (Number(erased) ? `, ${erased} stale erased` : '');
+      },
+    });
+  }
+  if (wifi) {
+    steps.push({
+      name: `store the Wi-Fi credentials (from ${wifi.source})`,
+      run: async (ctx) => {
+        await ctx.board.call(wifiBody(wifi, false), { what: 'Wi-Fi' });
+        return `network ${JSON.stringify(wifi.ssid)} saved with Wifi.save()`;
+      },
+    });
+  }
+  if (asModule) {
+    steps.push({
+      name: `store the library as the Storage module "${MODULE_NAME}"`,
+      run: async (ctx) => {
+        await upload(ctx, MODULE_NAME, bundle.bytes);
+        const answer = await ctx.board.call(moduleCheckBody(), { what: `require("${MODULE_NAME}")` });
+        if (!answer.startsWith('ok')) throw new FlashError(`require("${MODULE_NAME}") on the board: ${answer}`);
+        return `require("${MODULE_NAME}") loads, ${answer.slice(3)} exports`;
+      },
+    });
+  } else {
+    steps.push({
+      name: 'upload the bundle to the app slot that is not booting',
+      run: async (ctx) => {
+        await upload(ctx, ctx.state.newSlot, bundle.bytes);
+        return `"${ctx.state.newSlot}" holds ${bundle.bytes.length} bytes, CRC-32 ${hex(checksum(bundle.bytes))}`;
+      },
+    });
+    steps.push({
+      name: `switch "${BOOT_CODE}" to the new app, then erase the old one`,
+      run: async (ctx) => {
+        const loader = Buffer.from(bootLoader(ctx.state.newSlot));
+        await ctx.board.call(`require("Storage").write(${JSON.stringify(BOOT_CODE)},atob("${loader.toString('base64')}"));return 1`, { what: 'the switch of the boot code' });
+        await ctx.board.verifyFile(BOOT_CODE, loader);
+        const old = APP_SLOTS.filter((s) => s !== ctx.state.newSlot);
+        await ctx.board.call(`var S=require("Storage");${JSON.stringify(old)}.forEach(function(f){S.erase(f)});S.erase(".bootrst");return 1`, { what: 'the erase of the old app' });
+        return `"${BOOT_CODE}" boots "${ctx.state.newSlot}"`;
+      },
+    });
+  }
+  steps.push({
+    name: 'list what is on the board',
+    run: async (ctx) => {
+      const files = await ctx.board.listFiles();
+      const width = Math.max(...files.map((f) => f.name.length), 4);
+      for (const f of files.sort((a, b) => a.name.localeCompare(b.name))) console.log(`    ${f.name.padEnd(width)}  ${String(f.size).padStart(7)} bytes`);
+      const probe = await ctx.board.probe();
+      return `${files.length} files, ${kb(probe.storageFree)} of Storage free`;
+    },
+  });
+  steps.push({
+    name: 'reset the board and check that the app started',
+    run: async (ctx) => {
+      await ctx.board.call('E.getErrorFlags();delete global.bootError;return 1', { what: 'the board' });
+      // Deferred, so the answer comes back before the board goes away.
+      await ctx.board.call(`setTimeout(function(){${settings.board === 'linux' ? 'load()' : 'E.reboot()'}},200);return 1`, { what: 'the reset' });
+      // A serial console shows the boot; a telnet one may not (the board prints where it boots).
+      const boot = await ctx.board.watch(BOOT_WAIT_MS);
+      const printed = boot.match(/Uncaught[^\n]*/);
+      let state;
+      try {
+        if (ctx.board.closedWhy) {
+          await ctx.board.transport.close();
+          await ctx.connect({ retryMs: RECONNECT_MS });
+        } else {
+          await ctx.board.sync();
+        }
+        state = JSON.parse(await ctx.board.call(
+          'var m=process.memory();return JSON.stringify({error:global.bootError,flags:E.getErrorFlags(),free:m.free,total:m.total})',
+          { what: 'the board after its reset' }));
+      } catch (e) {
+        if (/out of memory|Execution Interrupted/.test(e.message)) throw new FlashError(`the new app ran out of memory at boot: it is too big for this board (the flash itself worked): ${e.message}`);
+        throw e;
+      }
+      const error = state.error || (printed && printed[0]);
+      if (error) throw new FlashError(`the new app failed at boot: ${error} (the flash itself worked; fix the app and flash again)`);
+      if (state.flags.some((f) => /MEMORY/.test(f))) {
+        throw new FlashError(`the new app ran out of memory at boot (${state.free} of ${state.total} JsVars free, error flags ${state.flags.join(',')}): ` +
+          'it is too big for this board; the flash itself worked');
+      }
+      return `the app runs, ${state.free} of ${state.total} JsVars free`;
+    },
+  });
+  return steps;
+}
+
+/** One file to the board in acknowledged pieces, with a progress bar, then checked. */
+async function upload(ctx, name, bytes) {
+  const bar = progressBar(`"${name}"`, bytes.length);
+  try {
+    await ctx.board.writeFile(name, bytes, { pieceSize: ctx.pieceSize, progress: (done) => bar.update(done) });
+  } catch (e) {
+    bar.end(undefined, 'failed');
+    throw e;
+  }
+  bar.end(bytes.length, `CRC-32 ${hex(checksum(bytes))} checked`);
+}
+
+function traffic() {
+  const shorten = (text) => text
+    .replace(/atob\("([A-Za-z0-9+/=]{40})[A-Za-z0-9+/=]*"\)/g, (m, head) => `atob("${head}...")`)
+    .replace(/\x10/g, '^P').replace(/\x03/g, '^C');
+  return (dir, text) => {
+    for (const line of shorten(text).split(/\r?\n/)) if (line.trim()) process.stderr.write(`  ${dir} ${line}\n`);
+  };
+}
+
+async function printPorts() {
+  const ports = await listPorts();
+  if (!ports.length) {
+    console.log('no serial ports found (is the board plugged in? a pty or a port without a driver is used by its path: --port /dev/pts/3)');
+    return;
+  }
+  for (const p of ports) console.log(`${p.path}\t${p.description}`);
 }
 
 main().catch((e) => {
-  if (e instanceof FlashError || e instanceof BuildError || e instanceof AssetError) {
+  if (e instanceof FlashError || e instanceof BuildError || e instanceof AssetError || e instanceof TransportError || e instanceof BoardError) {
     console.error(`flash failed: ${e.message}`);
   } else {
     console.error(e);

@@ -29,6 +29,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { types } from 'node:util';
+import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -1396,6 +1397,15 @@ export function createEspruino(options = {}) {
     },
     getSizeOf(value) {
       return Math.max(1, sizeOf(value));
+    },
+    // jswrap_espruino_CRC32: the standard CRC-32 (as zlib's) of each element as a byte.
+    CRC32(data) {
+      if (data === undefined || data === null || typeof data === 'number') return undefined;
+      return zlib.crc32(toBytes(data, 'E.CRC32 data')) >>> 0;
+    },
+    // The interpreter's error flags (MEMORY, LOW_MEMORY, ...), cleared by reading; the emulation sets none.
+    getErrorFlags() {
+      return newArray([]);
     },
     // The Linux build flags strings as UTF-8; a JS string here has no flag, so
     // "holds a char above 0xFF" stands in for it. The ESP32 build has no UTF-8 strings.
