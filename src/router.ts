@@ -1,23 +1,36 @@
-// Routes in a trie of path segments: static segments beat <param> segments,
-// and each node keeps its handlers by method, so one lookup tells a match,
+// Routes in a trie of path segments: static segments beat <int:n>, which beats
+// <param>, which beats <path:rest>; each node keeps its handlers (and each
+// route's parameter names) by method, so one lookup tells a match,
 // 404 (no node) or 405 (a node without that method). Routes can be added and
 // removed while the server runs (from the REPL); no cache needs invalidating.
 import { decodeComponent } from './http/url';
 
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DIGITS = /^[0-9]+$/;
+
+/** Kinds of segment, in the order they are tried: a static segment first, then these. */
+const INT = 1;
+const PARAM = 2;
+const PATH = 3;
 
 class RouteNode<H> {
   /** Static children by segment. Looked up with hasOwnProperty: every Espruino object inherits on/emit. */
   children: { [segment: string]: RouteNode<H> } = {};
+  /** <int:name>: digits only, given as a number. */
+  int: RouteNode<H> | null = null;
+  /** <name>: any non-empty segment. */
   param: RouteNode<H> | null = null;
-  paramName = '';
+  /** <path:name> (the last segment): the rest of the path, slashes included. */
+  path: RouteNode<H> | null = null;
   handlers: { [method: string]: H } | null = null;
+  /** Each method's parameter names, in path order: two routes may name the same position differently. */
+  names: { [method: string]: string[] } | null = null;
 }
 
 export interface RouteMatch<H> {
   /** The handler for the method, or null for 405 (see `allow`). */
   handler: H | null;
-  params: { [name: string]: string };
+  params: { [name: string]: string | number };
   /** Methods the path has, for the Allow header. */
   allow: string[];
 }
@@ -36,23 +49,56 @@ function splitPath(path: string): string[] {
   return path.split('/');
 }
 
-function isParam(segment: string): boolean {
-  return segment.charAt(0) === '<' && segment.charAt(segment.length - 1) === '>';
+/** The kind of a route segment (0 for a static one) and its parameter's name. */
+function parseSegment(segment: string, path: string): { kind: number; name: string } {
+  if (segment.charAt(0) !== '<' || segment.charAt(segment.length - 1) !== '>') {
+    if (segment.indexOf('<') >= 0 || segment.indexOf('>') >= 0) throw new Error('A <param> must be a whole segment in route ' + path);
+    if (segment === '__proto__') throw new Error('Route ' + path + ': "__proto__" cannot be a path segment');
+    // How other frameworks write a parameter: ":id" (Express, Hono) or "{id}" (OpenAPI, FastAPI).
+    const first = segment.charAt(0);
+    const foreign = first === ':' ? segment.substring(1) : first === '{' && segment.charAt(segment.length - 1) === '}' ? segment.substring(1, segment.length - 1) : '';
+    if (PARAM_NAME.test(foreign)) throw new Error('Route ' + path + ': write the parameter "' + segment + '" as <' + foreign + '> (or <int:...>, <path:...>)');
+    return { kind: 0, name: '' };
+  }
+  let name = segment.substring(1, segment.length - 1);
+  let kind = PARAM;
+  const colon = name.indexOf(':');
+  if (colon >= 0) {
+    const type = name.substring(0, colon);
+    name = name.substring(colon + 1);
+    if (type === 'int') kind = INT;
+    else if (type === 'path') kind = PATH;
+    else throw new Error('Route ' + path + ': unknown parameter type "' + type + '" in <' + type + ':' + name + '> (types: int, path)');
+  }
+  if (!PARAM_NAME.test(name) || name === '__proto__') throw new Error('Invalid parameter name <' + name + '> in route ' + path);
+  return { kind: kind, name: name };
 }
 
-/** Checks a route's segments before the trie changes, so a bad route leaves no trace. */
-function checkSegments(segments: string[], path: string): void {
+/** Checks a route's segments before the trie changes, so a bad route leaves no trace; returns its parameter names. */
+function checkSegments(segments: string[], path: string): string[] {
+  const names: string[] = [];
   for (let i = 1; i < segments.length; i++) {
-    const segment = segments[i];
-    if (isParam(segment)) {
-      const name = segment.substring(1, segment.length - 1);
-      if (!PARAM_NAME.test(name) || name === '__proto__') throw new Error('Invalid parameter name <' + name + '> in route ' + path);
-    } else if (segment.indexOf('<') >= 0 || segment.indexOf('>') >= 0) {
-      throw new Error('A <param> must be a whole segment in route ' + path);
-    } else if (segment === '__proto__') {
-      throw new Error('Route ' + path + ': "__proto__" cannot be a path segment');
-    }
+    const parsed = parseSegment(segments[i], path);
+    if (!parsed.kind) continue;
+    if (parsed.kind === PATH && i !== segments.length - 1) throw new Error('Route ' + path + ': <path:' + parsed.name + '> must be the last segment');
+    if (names.indexOf(parsed.name) >= 0) throw new Error('Route ' + path + ' names parameter <' + parsed.name + '> twice');
+    names.push(parsed.name);
   }
+  return names;
+}
+
+/** The child of `node` for a segment of `kind`, created when `create`. */
+function childOf<H>(node: RouteNode<H>, kind: number, segment: string, create: boolean): RouteNode<H> | null {
+  if (!kind) {
+    if (!hasOwn(node.children, segment)) {
+      if (!create) return null;
+      node.children[segment] = new RouteNode<H>();
+    }
+    return node.children[segment];
+  }
+  const key = kind === INT ? 'int' : kind === PARAM ? 'param' : 'path';
+  if (!node[key] && create) node[key] = new RouteNode<H>();
+  return node[key];
 }
 
 export class Router<H> {
@@ -65,29 +111,19 @@ export class Router<H> {
 
   add(method: string, path: string, handler: H): void {
     const segments = splitPath(path);
-    checkSegments(segments, path);
+    const names = checkSegments(segments, path);
     let node = this.root;
     for (let i = 1; i < segments.length; i++) {
-      const segment = segments[i];
-      if (isParam(segment)) {
-        const name = segment.substring(1, segment.length - 1);
-        if (!node.param) {
-          node.param = new RouteNode<H>();
-          node.paramName = name;
-        } else if (node.paramName !== name) {
-          throw new Error('Route ' + path + ' names parameter <' + name + '> where another route has <' + node.paramName + '>');
-        }
-        node = node.param;
-      } else {
-        if (!hasOwn(node.children, segment)) node.children[segment] = new RouteNode<H>();
-        node = node.children[segment];
-      }
+      node = childOf(node, parseSegment(segments[i], path).kind, segments[i], true) as RouteNode<H>;
     }
     if (!node.handlers) node.handlers = {};
+    if (!node.names) node.names = {};
     if (path.indexOf('<') < 0) this.exact[path] = node;
     if (!hasOwn(node.handlers, method)) this.list.push({ method: method, path: path });
     node.handlers[method] = handler;
-    if (segments.length > this.maxSegments) this.maxSegments = segments.length;
+    node.names[method] = names;
+    if (path.indexOf('<path:') >= 0) this.maxSegments = Infinity;
+    else if (segments.length > this.maxSegments) this.maxSegments = segments.length;
   }
 
   /** Removes a route's handlers (all methods unless one is named). Returns how many were removed. */
@@ -128,20 +164,27 @@ export class Router<H> {
    * routes answer HEAD. Throws a 400 HttpError if a parameter is badly encoded.
    */
   match(method: string, path: string): RouteMatch<H> | null {
-    const params: { [name: string]: string } = {};
+    const params: { [name: string]: string | number } = {};
     // Every key starts with "/", so no inherited property answers; a static route wins over parameters anyway.
     let node: RouteNode<H> | null = this.exact[path];
+    const values: (string | number)[] = [];
     if (!node) {
       const segments = path.split('/');
       if (segments.length > this.maxSegments || segments[0] !== '') return null;
-      const raw: string[] = [];
-      node = this.walk(this.root, segments, 1, raw);
+      node = this.walk(this.root, segments, 1, values);
       if (!node || !node.handlers) return null;
-      for (let i = 0; i < raw.length; i += 2) params[raw[i]] = decodeComponent(raw[i + 1], false);
     }
     const handlers = node.handlers as { [method: string]: H };
     let handler = hasOwn(handlers, method) ? handlers[method] : null;
     if (!handler && method === 'HEAD' && hasOwn(handlers, 'GET')) handler = handlers.GET;
+    if (values.length) {
+      const all = node.names as { [method: string]: string[] };
+      const names = handler ? all[hasOwn(handlers, method) ? method : 'GET'] : all[this.allowed(handlers)[0]];
+      for (let i = 0; i < names.length; i++) {
+        const value = values[i];
+        params[names[i]] = typeof value === 'number' ? value : decodeComponent(value, false);
+      }
+    }
     return { handler: handler, params: params, allow: handler ? [] : this.allowed(handlers) };
   }
 
@@ -152,20 +195,29 @@ export class Router<H> {
     return allow;
   }
 
-  /** Depth-first: the static child first, then the parameter, so /users/new beats /users/<id>. */
-  private walk(node: RouteNode<H>, segments: string[], index: number, raw: string[]): RouteNode<H> | null {
+  /** Depth-first: the static child, then <int:>, <param>, <path:>, so /users/new beats /users/<id>. */
+  private walk(node: RouteNode<H>, segments: string[], index: number, values: (string | number)[]): RouteNode<H> | null {
     if (index === segments.length) return node.handlers ? node : null;
     const segment = segments[index];
     if (hasOwn(node.children, segment)) {
-      const found = this.walk(node.children[segment], segments, index + 1, raw);
+      const found = this.walk(node.children[segment], segments, index + 1, values);
       if (found) return found;
     }
-    if (node.param && segment !== '') {
-      raw.push(node.paramName, segment);
-      const found = this.walk(node.param, segments, index + 1, raw);
+    if (node.int && DIGITS.test(segment)) {
+      values.push(Number(segment));
+      const found = this.walk(node.int, segments, index + 1, values);
       if (found) return found;
-      raw.pop();
-      raw.pop();
+      values.pop();
+    }
+    if (node.param && segment !== '') {
+      values.push(segment);
+      const found = this.walk(node.param, segments, index + 1, values);
+      if (found) return found;
+      values.pop();
+    }
+    if (node.path && node.path.handlers && segment !== '') {
+      values.push(segments.slice(index).join('/'));
+      return node.path;
     }
     return null;
   }
@@ -173,10 +225,7 @@ export class Router<H> {
   private find(route: RouteInfo): H | undefined {
     const segments = splitPath(route.path);
     let node: RouteNode<H> | null = this.root;
-    for (let i = 1; i < segments.length && node; i++) {
-      const segment = segments[i];
-      node = segment.charAt(0) === '<' ? node.param : hasOwn(node.children, segment) ? node.children[segment] : null;
-    }
+    for (let i = 1; i < segments.length && node; i++) node = childOf(node, parseSegment(segments[i], route.path).kind, segments[i], false);
     return node && node.handlers ? node.handlers[route.method] : undefined;
   }
 }

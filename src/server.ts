@@ -1,6 +1,6 @@
 // MicroServer: routes, middleware and the listening socket.
 import { Router, RouteInfo } from './router';
-import { Request } from './http/request';
+import { Request, RouteParams } from './http/request';
 import { Response } from './http/response';
 import { Connection, ConnectionHost, responseHead, writeSocket, socketOpen, checkDeadline } from './http/connection';
 import { startInterval, stopTimer } from './platform/clock';
@@ -62,24 +62,24 @@ export class MicroServer implements ConnectionHost {
     this.handle = (req) => this.dispatch(req);
   }
 
-  get(path: string, handler: Handler): this {
-    return this.route(path, ['GET'], handler);
+  get<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this {
+    return this.route(path, ['GET'], handler as unknown as Handler);
   }
 
-  post(path: string, handler: Handler): this {
-    return this.route(path, ['POST'], handler);
+  post<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this {
+    return this.route(path, ['POST'], handler as unknown as Handler);
   }
 
-  put(path: string, handler: Handler): this {
-    return this.route(path, ['PUT'], handler);
+  put<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this {
+    return this.route(path, ['PUT'], handler as unknown as Handler);
   }
 
-  delete(path: string, handler: Handler): this {
-    return this.route(path, ['DELETE'], handler);
+  delete<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this {
+    return this.route(path, ['DELETE'], handler as unknown as Handler);
   }
 
-  patch(path: string, handler: Handler): this {
-    return this.route(path, ['PATCH'], handler);
+  patch<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this {
+    return this.route(path, ['PATCH'], handler as unknown as Handler);
   }
 
   /** Routes `path` for each of `methods` (default GET) to `handler`. Takes effect at once, also while running. */

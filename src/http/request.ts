@@ -5,7 +5,16 @@ import { parseQuery, QueryParams } from './url';
 import { Headers, ParsedMessage } from './parser';
 import { defaultsOnPrototype } from '../platform/memory';
 
-export class Request {
+/** Route parameters: text, or a number for an <int:name> segment. */
+export type PathParams = { [name: string]: string | number };
+
+type ParamEntry<S extends string> = S extends `int:${infer N}` ? { [K in N]: number } : S extends `path:${infer N}` ? { [K in N]: string } : { [K in S]: string };
+
+/** The parameters a route path declares, typed from its text: "/a/<int:id>/<name>" gives { id: number; name: string }. */
+export type RouteParams<P extends string> = string extends P ? PathParams
+  : P extends `${string}<${infer Segment}>${infer Rest}` ? ParamEntry<Segment> & RouteParams<Rest> : {};
+
+export class Request<P extends object = PathParams> {
   method: string;
   /** The path of the request target, still percent-encoded: "/users/42". */
   path: string;
@@ -19,8 +28,8 @@ export class Request {
   declare ip: string;
   /** 10 for HTTP/1.0, 11 for HTTP/1.1. */
   version: number;
-  /** Values of the route's <param> segments, percent-decoded. */
-  pathParams: { [name: string]: string } = {};
+  /** Values of the route's parameters, percent-decoded: text, or a number for <int:name>. */
+  pathParams: P = {} as P;
   /**
    * Who BasicAuthMiddleware or BearerAuthMiddleware let in: the user name or
    * the token, or what their verify function returned instead of `true`.

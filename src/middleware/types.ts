@@ -1,11 +1,12 @@
 // Handlers and middleware. Either may answer synchronously or with a Promise:
 // the synchronous path costs no promise turns, which matters on an interpreter.
-import { Request } from '../http/request';
+import { Request, PathParams } from '../http/request';
 import { Response } from '../http/response';
 
 export type MaybePromise<T> = T | Promise<T>;
 
-export type Handler = (req: Request) => MaybePromise<Response>;
+/** A route's handler; `req.pathParams` is typed from the route's path. */
+export type Handler<P extends object = PathParams> = (req: Request<P>) => MaybePromise<Response>;
 
 export type Next = (req: Request) => MaybePromise<Response>;
 

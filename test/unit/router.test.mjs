@@ -238,6 +238,53 @@ for (const mode of ['esp32', 'linux']) {
       });
     });
 
+    describe('parameter names and types', () => {
+      test('two routes may name the parameter at the same position differently', () => {
+        const r = router(['GET', '/things/<id>'], ['GET', '/things/<name>/detail'], ['POST', '/things/<key>']);
+        assert.deepEqual(match(r, 'GET', '/things/7'), { handler: 'GET /things/<id>', params: { id: '7' }, allow: [] });
+        assert.deepEqual(match(r, 'GET', '/things/lamp/detail'), { handler: 'GET /things/<name>/detail', params: { name: 'lamp' }, allow: [] });
+        assert.deepEqual(match(r, 'POST', '/things/7'), { handler: 'POST /things/<key>', params: { key: '7' }, allow: [] });
+        assert.deepEqual(match(r, 'HEAD', '/things/7').params, { id: '7' });
+      });
+
+      test('<int:n> matches digits only and gives a number', () => {
+        const r = router(['GET', '/items/<int:n>']);
+        assert.deepEqual(match(r, 'GET', '/items/42'), { handler: 'GET /items/<int:n>', params: { n: 42 }, allow: [] });
+        assert.equal(typeof r.match('GET', '/items/007').params.n, 'number');
+        for (const path of ['/items/4x', '/items/-1', '/items/', '/items/1.5', '/items/%31']) assert.equal(match(r, 'GET', path), null, path);
+      });
+
+      test('<path:rest> as the last segment takes the rest of the path, slashes included, never nothing', () => {
+        const r = router(['GET', '/files/<path:rest>']);
+        assert.deepEqual(match(r, 'GET', '/files/a/b/c.txt').params, { rest: 'a/b/c.txt' });
+        assert.deepEqual(match(r, 'GET', '/files/a%20b/c').params, { rest: 'a b/c' });
+        assert.deepEqual(match(r, 'GET', '/files/x').params, { rest: 'x' });
+        assert.equal(match(r, 'GET', '/files/'), null);
+        assert.equal(match(r, 'GET', '/files'), null);
+        const root = router(['GET', '/<path:all>']);
+        assert.deepEqual(match(root, 'GET', '/a/b/c/d/e/f/g/h').params, { all: 'a/b/c/d/e/f/g/h' });
+      });
+
+      test('precedence: static, then <int:>, then <param>, then <path:>, whatever the order of adding', () => {
+        const routes = [['GET', '/u/<path:rest>'], ['GET', '/u/<name>'], ['GET', '/u/<int:id>'], ['GET', '/u/me']];
+        for (const order of [routes, routes.slice().reverse()]) {
+          const r = router(...order);
+          assert.equal(match(r, 'GET', '/u/me').handler, 'GET /u/me');
+          assert.deepEqual(match(r, 'GET', '/u/12').params, { id: 12 });
+          assert.deepEqual(match(r, 'GET', '/u/bob').params, { name: 'bob' });
+          assert.deepEqual(match(r, 'GET', '/u/bob/photos/1').params, { rest: 'bob/photos/1' });
+        }
+      });
+
+      test('typed routes are removed like others', () => {
+        const r = router(['GET', '/n/<int:id>'], ['GET', '/n/<path:rest>']);
+        assert.equal(r.remove('/n/<int:id>'), 1);
+        assert.deepEqual(match(r, 'GET', '/n/5').params, { rest: '5' });
+        assert.equal(r.remove('/n/<path:rest>'), 1);
+        assert.equal(match(r, 'GET', '/n/5'), null);
+      });
+    });
+
     describe('invalid routes', () => {
       function throwsMessage(fn) {
         try { fn(); } catch (e) { return String(e.message); }
@@ -270,16 +317,25 @@ for (const mode of ['esp32', 'linux']) {
         }
       });
 
-      test('two routes may not name the parameter at the same position differently', () => {
-        const r = router(['GET', '/a/<id>/x']);
-        const message = throwsMessage(() => r.add('POST', '/a/<name>', 'h'));
-        assert.match(message, /<name>/);
-        assert.match(message, /<id>/);
-        assert.ok(message.indexOf('/a/<name>') >= 0, message);
-        // The same name is fine, with any method and below.
-        r.add('POST', '/a/<id>', 'h');
-        r.add('GET', '/a/<id>/y/<z>', 'h');
-        assert.equal(r.routes().length, 3);
+      test('Express-style ":id" and "{id}" segments are refused with a message naming <id>', () => {
+        const r = new Router();
+        for (const [path, name] of [['/users/:id', 'id'], ['/users/{user_id}/posts', 'user_id'], ['/:a', 'a']]) {
+          const message = throwsMessage(() => r.add('GET', path, 'h'));
+          assert.ok(message.indexOf(`as <${name}>`) >= 0 && message.indexOf(path) >= 0, message);
+        }
+        // Not parameter-shaped: ordinary segments.
+        r.add('GET', '/time/12:30', 'h');
+        r.add('GET', '/{}', 'h');
+        assert.equal(r.routes().length, 2);
+      });
+
+      test('a typed parameter names a known type; <path:...> only as the last segment; a name once per route', () => {
+        const r = new Router();
+        assert.match(throwsMessage(() => r.add('GET', '/a/<float:x>', 'h')), /unknown parameter type "float".*int, path/);
+        assert.match(throwsMessage(() => r.add('GET', '/a/<path:rest>/b', 'h')), /<path:rest> must be the last segment/);
+        assert.match(throwsMessage(() => r.add('GET', '/a/<int:1x>', 'h')), /Invalid parameter name <1x>/);
+        assert.match(throwsMessage(() => r.add('GET', '/a/<x>/<int:x>', 'h')), /names parameter <x> twice/);
+        assert.deepEqual(plain(r.routes()), []);
       });
 
       // Bug: add() creates trie nodes segment by segment and throws on a bad
