@@ -79,7 +79,7 @@ describe(`build.mjs, bundles run on the ${LANE}`, () => {
     const lines = await runBundle(code, { until: 'END' });
     // TypeScript's ES5 output reads `super.label` as `_super.prototype.label`, so a
     // getter reached through super runs with the prototype as `this` (the same
-    // in Node on that output). A known limitation, stated in the README.
+    // in Node on that output). A known limitation, stated in docs/contributing.md.
     const withoutSuperGetter = (list) => list.filter((line) => !line.startsWith('super-getter '));
     assert.deepEqual(withoutSuperGetter(lines), withoutSuperGetter(LANGUAGE_OUTPUT));
   });
