@@ -18,6 +18,8 @@ import { TRAPS } from './tools/traps.mjs';
 import { libraryNames, publicNames, shortenNames } from './tools/short-names.mjs';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
+/** The core's and each plug-in's public entry: their names stay whole in bundles (for the REPL). */
+export const PUBLIC_ENTRIES = [join(ROOT, 'src/index.ts'), ...['websocket', 'sse', 'static', 'middleware', 'wifi'].map((p) => join(ROOT, 'src', p, 'index.ts'))];
 
 // Modules the Espruino firmware provides; left as require() calls for it.
 export const ESPRUINO_MODULES = ['net', 'crypto', 'Storage', 'Wifi', 'fs', 'http', 'dgram', 'tls', 'Flash', 'ESP32', 'heatshrink', 'Telnet'];
@@ -152,7 +154,7 @@ export async function buildBundle(entry, options = {}) {
   }
   let code = bundled.outputFiles[0].text;
   const internal = libraryNames(code);
-  for (const name of publicNames(join(ROOT, 'src/index.ts'))) internal.delete(name);
+  for (const name of publicNames(PUBLIC_ENTRIES)) internal.delete(name);
   if (!options.library) code = code.replace(/^module\.exports = __toCommonJS\(\w+\);$/m, '');
   code = withHelpers(lowerToES5(code, basename(entryPath)));
   const early = checkBundle(code, TRAPS.filter((trap) => trap.stage === 'before-minify'));

@@ -2,7 +2,11 @@
 // On a board it joins the network saved with Wifi.save() (npm run flash saves one),
 // or opens the "MicroServer-setup" access point with a set-up page to choose one;
 // then it serves. On a host there is no Wi-Fi: it serves at once and the LED is virtual.
-import { MicroServer, Response, LoggingMiddleware, CORSMiddleware, startWifi } from '../src/index';
+import { MicroServer, Response } from '../src/index';
+import { CORSMiddleware, LoggingMiddleware } from '../src/middleware';
+import { mountStatic } from '../src/static';
+import { webSocket } from '../src/websocket';
+import { startWifi } from '../src/wifi';
 import { writePin, memory } from '../src/platform/board';
 
 const LED_PIN = 2; // the ESP32 DevKit's onboard LED
@@ -30,16 +34,16 @@ app.post('/led', (req) => {
 });
 
 // The page in examples/www: `npm run flash` puts it in Storage, `npm start` in the host's.
-app.mountStatic('/static', 'www/', { maxAge: 600 });
+mountStatic(app, '/static', 'www/', { maxAge: 600 });
 
-app.websocket('/ws/echo', async (ws) => {
+app.get('/ws/echo', webSocket(async (ws) => {
   await ws.send('Welcome!');
   for (;;) {
     const message = await ws.receive();
     if (message === null) break;
     await ws.send('Echo: ' + message);
   }
-});
+}));
 
 // Serves once online (also at http://microserver.local/); logs "IP: ...".
 startWifi(app, { hostname: 'microserver' });

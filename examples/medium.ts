@@ -1,5 +1,7 @@
 // examples/medium.ts: middleware, a JSON API, a body limit and static files.
-import { MicroServer, Response, LoggingMiddleware, CORSMiddleware } from '../src/index';
+import { MicroServer, Response } from '../src/index';
+import { CORSMiddleware, LoggingMiddleware } from '../src/middleware';
+import { mountStatic } from '../src/static';
 
 const app = new MicroServer({ port: 80 });
 app.maxBodySize = 4096; // 4 KB limit
@@ -23,6 +25,6 @@ app.post('/sum', (req) => {
 
 // Storage file "www/index.html" at /static/, "www/app.js" at /static/app.js (upload them with
 // require('Storage').write(name, data); a pre-compressed "www/app.js.gz" is sent to gzip clients).
-app.mountStatic('/static', 'www/');
+mountStatic(app, '/static', 'www/');
 
 app.run();

@@ -15,7 +15,9 @@
 //   POST /api/restock/<id>    {"quantity": 1..1000}, capped at the capacity (400 bad input, 404 unknown)
 //   POST /api/simulator       {"running": true|false} pauses or resumes the simulator
 //   WS   /ws/echo             answers "Echo: " + each text message
-import { MicroServer, Response, SSEHub } from '../src/index';
+import { MicroServer, Response } from '../src/index';
+import { SSEHub } from '../src/sse';
+import { webSocket } from '../src/websocket';
 import { PAGE } from './sse_dashboard_page';
 
 interface Product {
@@ -142,11 +144,11 @@ app.post('/api/simulator', (req) => {
 });
 
 // A WebSocket next to the event stream.
-app.websocket('/ws/echo', (ws) => {
+app.get('/ws/echo', webSocket((ws) => {
   ws.on('message', (message) => {
     ws.send(typeof message === 'string' ? 'Echo: ' + message : message);
   });
-});
+}));
 
 // The simulator: a customer every 1-3 seconds buys something that is in stock.
 function simulate(): void {

@@ -3,6 +3,7 @@
 // GET / serves the page; GET /events pushes a reading every 2 seconds until
 // the browser leaves (the generator is then stopped).
 import { MicroServer, Response } from '../src/index';
+import { sse } from '../src/sse';
 
 const app = new MicroServer({ port: 80 });
 
@@ -50,7 +51,7 @@ app.get('/events', () => {
     yield { data: readSensor() };
     for (;;) yield sleep(2000).then(() => ({ data: readSensor() }));
   }
-  return Response.sse(readings());
+  return sse(readings());
 });
 
 app.run();

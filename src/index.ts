@@ -1,34 +1,22 @@
-// The public API.
+// The core's public API: the app, requests and responses, routing, middleware
+// composition, limits and loggers. Plug-ins are imported from their own folders:
+//   src/websocket (webSocket, WebSocketHub), src/sse (sse, SSEChannel, SSEHub),
+//   src/static (mountStatic, sendFile), src/middleware (CORS, logging, auth,
+//   security headers), src/wifi (startWifi).
 export { MicroServer } from './server';
 export type { ServerOptions } from './server';
 export { Request } from './http/request';
+export type { PathParams, RouteParams } from './http/request';
 export { Response } from './http/response';
-export type { FileOptions } from './http/response';
+export type { ProtocolHandler, Transport, UpgradeContext } from './http/response';
 export { httpError } from './http/errors';
 export type { HttpError } from './http/errors';
 export type { QueryParams } from './http/url';
-export { SSEChannel, SSEHub } from './sse/channel';
-export type { SSEChannelOptions } from './sse/channel';
-export { formatEvent } from './http/event-stream';
 export { safeJsonParse } from './platform/text';
-export type { ServerSentEvent } from './http/event-stream';
 export type { StreamSource, Chunk } from './http/stream';
-export { WebSocket } from './websocket/websocket';
-export type { WebSocketMessage } from './websocket/websocket';
-export { WebSocketHub } from './websocket/hub';
-export type { WebSocketHandler } from './websocket/accept';
-export type { WebSocketOptions } from './websocket/handshake';
+export type { MaybePromise } from './http/maybe';
 export { Router } from './router';
 export type { RouteInfo } from './router';
 export type { Handler, Middleware, MiddlewareFunction, MiddlewareObject, Next } from './middleware/types';
-export { CORSMiddleware } from './middleware/cors';
-export type { CORSOptions } from './middleware/cors';
-export { LoggingMiddleware } from './middleware/logging';
-export { BasicAuthMiddleware, BearerAuthMiddleware, constantTimeEqual } from './middleware/auth';
-export type { AuthPaths, AuthVerdict, BasicAuthOptions, BearerAuthOptions } from './middleware/auth';
-export { SecurityHeadersMiddleware } from './middleware/security-headers';
-export type { SecurityHeadersOptions } from './middleware/security-headers';
 export { ConsoleLogger, FileLogger, NoOpLogger } from './log/logger';
 export type { Logger, LogLevel } from './log/logger';
-export { startWifi } from './wifi/bootstrap';
-export type { WifiOptions, WifiStatus } from './wifi/bootstrap';

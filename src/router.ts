@@ -215,8 +215,10 @@ export class Router<H> {
       if (found) return found;
       values.pop();
     }
-    if (node.path && node.path.handlers && segment !== '') {
-      values.push(segments.slice(index).join('/'));
+    if (node.path && node.path.handlers) {
+      const rest = segments.slice(index).join('/');
+      if (rest === '') return null;
+      values.push(rest);
       return node.path;
     }
     return null;

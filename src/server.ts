@@ -1,20 +1,16 @@
 // MicroServer: routes, middleware and the listening socket.
 import { Router, RouteInfo } from './router';
 import { Request, RouteParams } from './http/request';
-import { Response } from './http/response';
+import { Response, responseOf } from './http/response';
 import { Connection, ConnectionHost, responseHead, writeSocket, socketOpen, checkDeadline } from './http/connection';
 import { startInterval, stopTimer } from './platform/clock';
 import { isHttpError } from './http/errors';
 import { compose } from './middleware/compose';
-import { Handler, Middleware, Next, isThenable } from './middleware/types';
+import { Handler, Middleware, Next } from './middleware/types';
+import { MaybePromise, isThenable } from './http/maybe';
 import { Logger, ConsoleLogger } from './log/logger';
 import { listen, NetServer, Socket } from './platform/net';
 import { setting, DEFAULTS, FORCED_PORT, ServerSettings } from './settings';
-import { acceptWebSocket, WebSocketHandler } from './websocket/accept';
-import { isUpgradeRequest, WebSocketOptions } from './websocket/handshake';
-import { FileOptions } from './http/response';
-import { Mount, addMount, serveMounted } from './static/mount';
-import { completeFile } from './static/serve';
 import { belowMemoryFloor } from './platform/memory';
 
 export interface ServerOptions extends Partial<ServerSettings> {
@@ -25,8 +21,6 @@ export interface ServerOptions extends Partial<ServerSettings> {
 /** Methods answered without a route declaring them; others must be routed or get 501. */
 const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 const METHOD_NAME = /^[A-Z][A-Z-]*$/;
-/** The router's key for WebSocket routes: never a method a client may send (the parser refuses it). */
-const WEBSOCKET = 'WEBSOCKET';
 
 /** The settings (port, maxConns, maxBodySize, ...) are attributes of the app: see settings.ts. */
 export interface MicroServer extends ServerSettings {}
@@ -52,7 +46,6 @@ export class MicroServer implements ConnectionHost {
   private connections: Connection[] = [];
   /** Advances `clock` and checks the connections' deadlines once a second while there are any: one timer for all of them. */
   private ticker: number | undefined;
-  private mounts: Mount[] = [];
 
   constructor(options: ServerOptions = {}) {
     const settings = this as unknown as { [key: string]: unknown };
@@ -97,35 +90,6 @@ export class MicroServer implements ConnectionHost {
     return this;
   }
 
-  /**
-   * A WebSocket route: a valid upgrade request to `path` (with <param>
-   * segments as for HTTP) gets 101, then `handler(ws, req)` runs with the
-   * accepted socket. Middleware runs for the upgrade request, so it can refuse it:
-   * the app's, then the route's own (`options.middleware`, e.g. [auth]).
-   */
-  websocket(path: string, handler: WebSocketHandler, options: WebSocketOptions = {}): this {
-    if (typeof handler !== 'function') throw new Error('WebSocket route ' + path + ': the handler must be a function');
-    const accept: Handler = (req) => acceptWebSocket(req, handler, options, options.maxMessageSize || this.webSocketMaxMessageSize, this.minFreeJsVars, this.logger);
-    this.router.add(WEBSOCKET, path, options.middleware ? compose(options.middleware, accept) : accept);
-    return this;
-  }
-
-  /**
-   * Serves files under `urlPath`: `root` is a Storage name prefix
-   * (mountStatic('/static', 'www/') serves Storage "www/app.js" at
-   * /static/app.js), or with `{ fs: true }` a directory of require('fs').
-   * Routes win over mounts; the longest mount prefix wins over shorter ones.
-   */
-  mountStatic(urlPath: string, root: string, options: FileOptions = {}): this {
-    this.mounts = addMount(this.mounts, urlPath, root, options);
-    return this;
-  }
-
-  /** Response.file(name, options), as the reference's send_file. */
-  sendFile(name: string, options: FileOptions = {}): Response {
-    return Response.file(name, options);
-  }
-
   /** Removes the route at `path` (one method, or all). Returns how many method routes were removed. */
   removeRoute(path: string, method?: string): number {
     return this.router.remove(path, method === undefined ? undefined : method.toUpperCase());
@@ -139,7 +103,7 @@ export class MicroServer implements ConnectionHost {
   /** Adds middleware: a function (req, next) or an object with handle(req, next). First added runs outermost. */
   addMiddleware(middleware: Middleware): this {
     const list = this.middleware.concat([middleware]);
-    this.handle = compose(list, (req) => this.dispatch(req));
+    this.handle = compose(list, (req) => this.dispatch(req), (result, req) => this.checked(result, req));
     this.middleware = list;
     const withLogger = middleware as { useLogger?: (logger: Logger) => void };
     if (typeof withLogger.useLogger === 'function') withLogger.useLogger(this.logger);
@@ -171,7 +135,7 @@ export class MicroServer implements ConnectionHost {
   }
 
   isKnownMethod(method: string): boolean {
-    return STANDARD_METHODS.indexOf(method) >= 0 || (method !== WEBSOCKET && this.router.hasMethod(method));
+    return STANDARD_METHODS.indexOf(method) >= 0 || this.router.hasMethod(method);
   }
 
   /** The response for an error thrown by a handler or middleware: its status if it has one, else a logged 500. */
@@ -199,6 +163,11 @@ export class MicroServer implements ConnectionHost {
     }
   }
 
+  /** What a handler or middleware answered, made a Response (a 500 that says what went wrong if it is none). */
+  private checked(result: MaybePromise<Response>, req: Request): MaybePromise<Response> {
+    return isThenable(result) ? result.then((res) => responseOf(res, req, this.logger)) : responseOf(result, req, this.logger);
+  }
+
   /** The innermost step: route, then call the handler. Errors become responses here, so middleware sees them. */
   private dispatch(req: Request): Response | Promise<Response> {
     try {
@@ -206,28 +175,16 @@ export class MicroServer implements ConnectionHost {
         if (req.method !== 'OPTIONS') return Response.error('"*" is only valid with OPTIONS', 400);
         return new Response(null, 204).addHeader('Allow', STANDARD_METHODS.join(', '));
       }
-      if (isUpgradeRequest(req)) {
-        const upgrade = this.router.match(WEBSOCKET, req.path);
-        if (upgrade && upgrade.handler) {
-          req.pathParams = upgrade.params;
-          return upgrade.handler(req);
-        }
-      }
       const match = this.router.match(req.method, req.path);
-      if (!match) return serveMounted(this.mounts, req) || Response.error('Not Found', 404);
+      if (!match) return Response.error('Not Found', 404);
       if (!match.handler) {
-        const methods = match.allow.filter((method) => method !== WEBSOCKET);
-        if (!methods.length) {
-          return Response.error('This is a WebSocket endpoint', 426).addHeader('Upgrade', 'websocket');
-        }
-        const allow = methods.join(', ');
+        const allow = match.allow.join(', ');
         if (req.method === 'OPTIONS') return new Response(null, 204).addHeader('Allow', allow + ', OPTIONS');
         return Response.error('Method Not Allowed', 405).addHeader('Allow', allow);
       }
       req.pathParams = match.params;
-      const result = match.handler(req);
-      if (!isThenable(result)) return completeFile(req, result);
-      return result.then((res) => completeFile(req, res)).catch((e) => this.errorResponse(req, e));
+      const result = this.checked(match.handler(req), req);
+      return isThenable(result) ? result.then(undefined, (e) => this.errorResponse(req, e)) : result;
     } catch (e) {
       return this.errorResponse(req, e);
     }

@@ -42,13 +42,19 @@ export function libraryNames(bundle) {
   return names;
 }
 
-/** The names src/index.ts exports as values (the public API). */
-export function publicNames(indexFile) {
-  const source = ts.createSourceFile(indexFile, readFileSync(indexFile, 'utf8'), ts.ScriptTarget.Latest);
+/** The names the entry files (src/index.ts and the plug-ins' index.ts) export as values: the public API. */
+export function publicNames(indexFiles) {
   const names = new Set();
-  for (const statement of source.statements) {
-    if (!ts.isExportDeclaration(statement) || statement.isTypeOnly || !statement.exportClause || !ts.isNamedExports(statement.exportClause)) continue;
-    for (const element of statement.exportClause.elements) if (!element.isTypeOnly) names.add((element.propertyName || element.name).text);
+  for (const indexFile of [].concat(indexFiles)) {
+    const source = ts.createSourceFile(indexFile, readFileSync(indexFile, 'utf8'), ts.ScriptTarget.Latest);
+    for (const statement of source.statements) {
+      if (ts.isFunctionDeclaration(statement) && statement.name && statement.modifiers && statement.modifiers.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) {
+        names.add(statement.name.text);
+        continue;
+      }
+      if (!ts.isExportDeclaration(statement) || statement.isTypeOnly || !statement.exportClause || !ts.isNamedExports(statement.exportClause)) continue;
+      for (const element of statement.exportClause.elements) if (!element.isTypeOnly) names.add((element.propertyName || element.name).text);
+    }
   }
   return names;
 }

@@ -2,7 +2,9 @@
 // this folder for a free port). Every app is meant for loopback load tests:
 // connections may send many requests (the minimal reference server never
 // closes a keep-alive connection either).
-import { MicroServer, Response, SSEHub } from '../../src/index';
+import { MicroServer, Response } from '../../src/index';
+import { SSEHub } from '../../src/sse';
+import { webSocket } from '../../src/websocket';
 
 /** The hello JSON every server in the benchmark answers, the references included. */
 export const HELLO = { message: 'Hello from MicroServer' };
@@ -42,11 +44,11 @@ export function addFiftyRoutes(app: MicroServer): void {
 
 /** A WebSocket at /ws that sends every message back, with Espruino-style events (no promise turns). */
 export function addEchoWebSocket(app: MicroServer): void {
-  app.websocket('/ws', (ws) => {
+  app.get('/ws', webSocket((ws) => {
     ws.on('message', (message) => {
       ws.send(message);
     });
-  });
+  }));
 }
 
 /**

@@ -16,9 +16,9 @@
 // keep their defaults on the prototype.
 import { RequestParser, ParsedMessage, ParserHost, NEED_MORE, ERROR } from './parser';
 import { Request } from './request';
-import { Response, ProtocolHandler, Transport } from './response';
+import { Response, ProtocolHandler, Transport, UpgradeContext, responseOf } from './response';
 import { reasonPhrase, statusHasBody } from './status';
-import { isThenable } from '../middleware/types';
+import { isThenable } from './maybe';
 import { Logger } from '../log/logger';
 import { Puller } from './stream';
 import { Socket } from '../platform/net';
@@ -28,7 +28,7 @@ import { hasHeaderToken } from './tokens';
 import { defaultsOnPrototype } from '../platform/memory';
 
 /** What a connection needs from the server. */
-export interface ConnectionHost extends ParserHost {
+export interface ConnectionHost extends ParserHost, UpgradeContext {
   keepAliveTimeout: number;
   maxKeepAliveRequests: number;
   bodyTimeout: number;
@@ -251,13 +251,7 @@ function handlerTimedOut(c: Connection): void {
 
 function respond(c: Connection, req: Request, res: Response): void {
   if (c.closed) return;
-  if (!(res instanceof Response)) {
-    const what = res === null ? 'null' : typeof res;
-    // A programming error worth telling the client about, unlike other 500s.
-    const message = 'Handler for ' + req.method + ' ' + req.path + ' returned ' + what + ', not a Response';
-    c.host.logger.log(message, 'ERROR');
-    res = Response.error(message, 500);
-  }
+  res = responseOf(res, req, c.host.logger);
   if (res.closeConnection) c.closeAfter = true;
   send(c, res, req.method === 'HEAD', req.version);
 }
@@ -299,7 +293,7 @@ function send(c: Connection, res: Response, headOnly: boolean, version: number):
 function switchProtocols(c: Connection, res: Response, upgrade: NonNullable<Response['upgrade']>): void {
   writeSocket(c.socket, responseHead(res, c.host.serverName, ''));
   c.timerKind = NO_TIMER;
-  const handler = upgrade(c.socket);
+  const handler = upgrade(c.socket, c.host);
   c.upgraded = handler;
   const early = c.parser ? c.parser.takeBuffered() : '';
   delete c.parser;

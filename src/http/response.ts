@@ -1,10 +1,11 @@
 // What a handler returns. Bodies are stored as the bytes that will be sent, so
 // Content-Length is always the byte length, whatever the build's strings are.
 import { encodeUtf8, jsonStringify } from '../platform/text';
-import { Chunk, Puller, StreamSource, puller } from './stream';
-import { ServerSentEvent, formatEvent } from './event-stream';
+import { Puller, StreamSource, puller } from './stream';
 import { LIMITS } from '../settings';
 import { defaultsOnPrototype } from '../platform/memory';
+import type { Logger } from '../log/logger';
+import type { Request } from './request';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const UNSAFE_VALUE = /[\x00\r\n]/;
@@ -12,13 +13,6 @@ const UNSAFE_VALUE = /[\x00\r\n]/;
 export const JSON_TYPE = 'application/json';
 export const HTML_TYPE = 'text/html; charset=utf-8';
 export const TEXT_TYPE = 'text/plain; charset=utf-8';
-const DEFAULT_FILE_TYPE = 'application/octet-stream';
-
-/** An SSE item: event objects are formatted, text and bytes pass as they are. */
-function sseText(item: unknown): Chunk | undefined {
-  const isEvent = item !== null && typeof item === 'object' && !(item instanceof Uint8Array) && !(item instanceof ArrayBuffer);
-  return isEvent ? formatEvent(item as ServerSentEvent) : (item as Chunk | undefined);
-}
 
 /** The socket, as a protocol that took over the connection after a 101 sees it. */
 export interface Transport {
@@ -26,21 +20,19 @@ export interface Transport {
   end(): void;
 }
 
+/** What a protocol taking over a connection after a 101 may read of the app. */
+export interface UpgradeContext {
+  logger: Logger;
+  /** Free JsVars below which the protocol should refuse work (0: never). */
+  minFreeJsVars: number;
+  webSocketMaxMessageSize: number;
+}
+
 /** What receives the socket's events once the connection has switched protocols. */
 export interface ProtocolHandler {
   onData(bytes: string): void;
   onDrain(): void;
   onClose(): void;
-}
-
-/** Options of Response.file and app.mountStatic. */
-export interface FileOptions {
-  /** Read from require('fs') (the name is a path) instead of Storage. */
-  fs?: boolean;
-  /** Seconds for Cache-Control: max-age (default 3600). */
-  maxAge?: number;
-  /** Instead of the type from the file's extension. */
-  contentType?: string;
 }
 
 export class Response {
@@ -52,10 +44,8 @@ export class Response {
   stream?: Puller;
   /** The byte length of `stream` when known in advance: sent with Content-Length instead of chunked. */
   length?: number;
-  /** From Response.file: the file the server sends, completed against the request (validators, ranges, gzip). */
-  file?: { name: string; options: FileOptions };
-  /** For a 101: takes over the socket once the response is written. */
-  upgrade?: (transport: Transport) => ProtocolHandler;
+  /** For a 101: takes over the socket once the response is written (the seam WebSockets use). */
+  upgrade?: (transport: Transport, app: UpgradeContext) => ProtocolHandler;
   /** For a 101 to a WebSocket: the subprotocol chosen, if any. */
   protocol?: string;
 
@@ -96,29 +86,6 @@ export class Response {
     return res;
   }
 
-  /**
-   * Server-Sent Events (text/event-stream) from any stream source or an
-   * SSEChannel. Each item is either text in the event-stream format
-   * ("data: 42\n\n") or an event object ({ data, event, id, retry, comment }).
-   */
-  static sse(source: StreamSource<ServerSentEvent | Chunk> | Puller): Response {
-    const res = new Response(null, 200, 'text/event-stream');
-    res.stream = puller(source, sseText);
-    res.head = 'Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n';
-    return res;
-  }
-
-  /**
-   * A file (a Storage name, or a path of require('fs') with `{ fs: true }`),
-   * streamed in small pieces with Content-Length, ETag, Cache-Control, ranges,
-   * conditional requests and a pre-compressed `name.gz` when the client takes gzip.
-   */
-  static file(name: string, options: FileOptions = {}): Response {
-    const res = new Response(null, 200, DEFAULT_FILE_TYPE);
-    res.file = { name: name, options: options };
-    return res;
-  }
-
   /** {"error": message, "code": status} as JSON. */
   static error(message: string, status = 400): Response {
     return Response.json({ error: message, code: status }, status);
@@ -152,3 +119,15 @@ defaultsOnPrototype(Response, {
   head: '',
   closeConnection: false,
 });
+
+/**
+ * `value` if it is a Response; else (a handler or middleware that forgot to return)
+ * a 500 that says so, logged once where it is found, so layers around it see a Response.
+ */
+export function responseOf(value: unknown, req: Request, logger: Logger): Response {
+  if (value instanceof Response) return value;
+  const message = 'The handler or middleware for ' + req.method + ' ' + req.path + ' returned ' + (value === null ? 'null' : typeof value) +
+    ', not a Response (a missing return?)';
+  logger.log(message, 'ERROR');
+  return Response.error(message, 500);
+}

@@ -1,7 +1,7 @@
 // Sources of streamed bodies, pulled one chunk at a time so a chunk is only
 // produced once the socket has drained the previous one.
 import { encodeUtf8 } from '../platform/text';
-import { MaybePromise, isThenable } from '../middleware/types';
+import { MaybePromise, isThenable } from './maybe';
 
 /** A chunk: text (sent as UTF-8), or bytes as a Uint8Array or ArrayBuffer. */
 export type Chunk = string | Uint8Array | ArrayBuffer;

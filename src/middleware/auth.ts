@@ -6,7 +6,8 @@ import { Request } from '../http/request';
 import { Response } from '../http/response';
 import { decodeComponent } from '../http/url';
 import { decodeUtf8, encodeUtf8 } from '../platform/text';
-import { Handler, MaybePromise, Next, isThenable } from './types';
+import { Handler, Next } from './types';
+import { MaybePromise, isThenable } from '../http/maybe';
 
 /**
  * The requests an app-wide auth middleware covers: path prefixes ("/admin"

@@ -1,15 +1,23 @@
 // Builds the chain once per change of the middleware list: first added is
 // outermost. Each link is one closure, so a request costs one call per middleware.
+import { Request } from '../http/request';
+import { Response } from '../http/response';
+import { MaybePromise } from '../http/maybe';
 import { Middleware, Next } from './types';
 
-export function compose(middleware: Middleware[], innermost: Next): Next {
+/** Checks what a layer answered (it must be a Response), so the layer around it sees one. */
+export type ResultCheck = (result: MaybePromise<Response>, req: Request) => MaybePromise<Response>;
+
+export function compose(middleware: Middleware[], innermost: Next, check?: ResultCheck): Next {
   let next = innermost;
-  for (let i = middleware.length - 1; i >= 0; i--) next = link(middleware[i], next);
+  for (let i = middleware.length - 1; i >= 0; i--) next = link(middleware[i], next, check);
   return next;
 }
 
-function link(middleware: Middleware, next: Next): Next {
-  if (typeof middleware === 'function') return (req) => middleware(req, next);
-  if (middleware && typeof middleware.handle === 'function') return (req) => middleware.handle(req, next);
-  throw new Error('Middleware must be a function (req, next) or an object with handle(req, next)');
+function link(middleware: Middleware, next: Next, check?: ResultCheck): Next {
+  let call: Next;
+  if (typeof middleware === 'function') call = (req) => middleware(req, next);
+  else if (middleware && typeof middleware.handle === 'function') call = (req) => middleware.handle(req, next);
+  else throw new Error('Middleware must be a function (req, next) or an object with handle(req, next)');
+  return check ? (req) => check(call(req), req) : call;
 }

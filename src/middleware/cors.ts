@@ -2,7 +2,8 @@
 // at construction, so a request costs a lookup and a string append.
 import { Request } from '../http/request';
 import { Response } from '../http/response';
-import { MaybePromise, Next, whenReady } from './types';
+import { Next } from './types';
+import { MaybePromise, whenReady } from '../http/maybe';
 import { indexOfWhole } from '../platform/text';
 
 export interface CORSOptions {

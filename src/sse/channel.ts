@@ -3,7 +3,7 @@
 // every open channel and forgets the ones whose client left.
 import { Response } from '../http/response';
 import { Puller } from '../http/stream';
-import { formatEvent } from '../http/event-stream';
+import { formatEvent, sse } from './event-stream';
 import { encodeUtf8 } from '../platform/text';
 import { startTimer, stopTimer } from '../platform/clock';
 import { defaultsOnPrototype, appended, EMPTY_LIST } from '../platform/memory';
@@ -41,7 +41,7 @@ export class SSEChannel implements Puller {
 
   /** The response that streams this channel to one client. */
   response(): Response {
-    return Response.sse(this);
+    return sse(this);
   }
 
   /** Queues an event; `data` that is not a string is sent as JSON. Returns false once the channel is closed. */

@@ -1,38 +1,27 @@
-// app.mountStatic: URL prefixes served from Storage names or fs directories.
+// mountStatic: a URL prefix served from Storage names or an fs directory, as
+// routes: "<prefix>/" (its index.html) and "<prefix>/<path:file>", so the app's
+// own routes win (static segments beat <path:>) and a longer prefix wins over a
+// shorter one; "<prefix>" redirects to "<prefix>/".
+import type { MicroServer } from '../server';
 import { Request } from '../http/request';
-import { Response, FileOptions } from '../http/response';
-import { serveFile } from './serve';
+import { Response } from '../http/response';
+import { sendFile, FileOptions } from './serve';
 import { staticPath } from './paths';
 
-export interface Mount {
-  /** The URL prefix without its trailing slash ("" for "/"). */
-  prefix: string;
-  root: string;
-  options: FileOptions;
-}
-
-/** The mounts with `mount` added, longest prefix first (a later mount of the same prefix replaces the earlier). */
-export function addMount(mounts: Mount[], urlPath: string, root: string, options: FileOptions): Mount[] {
+export function mountStatic(app: MicroServer, urlPath: string, root: string, options: FileOptions = {}): MicroServer {
   const prefix = urlPath.charAt(urlPath.length - 1) === '/' ? urlPath.substring(0, urlPath.length - 1) : urlPath;
   if (prefix && prefix.charAt(0) !== '/') throw new Error('mountStatic: the URL path must start with "/"');
+  if (prefix.indexOf('<') >= 0) throw new Error('mountStatic: the URL path ' + urlPath + ' cannot hold parameters');
   if (options.fs && root && root.charAt(root.length - 1) !== '/') root += '/';
-  const list = mounts.filter((m) => m.prefix !== prefix).concat([{ prefix: prefix, root: root, options: options }]);
-  list.sort((a, b) => b.prefix.length - a.prefix.length);
-  return list;
-}
-
-/** The response of the mount `req.path` falls under, or null when none does. */
-export function serveMounted(mounts: Mount[], req: Request): Response | null {
-  const path = req.path;
-  for (let i = 0; i < mounts.length; i++) {
-    const mount = mounts[i];
-    if (path === mount.prefix && mount.prefix) return Response.redirect(mount.prefix + '/', 301);
-    if (path.indexOf(mount.prefix + '/') !== 0) continue;
-    if (req.method === 'OPTIONS') return new Response(null, 204).addHeader('Allow', 'GET, HEAD, OPTIONS');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return Response.error('Method Not Allowed', 405).addHeader('Allow', 'GET, HEAD');
-    const name = staticPath(path.substring(mount.prefix.length + 1));
-    if (name === null) return Response.error('Forbidden', 403);
-    return serveFile(req, mount.root + name, mount.options);
-  }
-  return null;
+  const serve = (req: Request) => {
+    // The raw path, not the decoded parameter: staticPath refuses what an encoding could hide.
+    const name = staticPath(req.path.substring(prefix.length + 1));
+    return name === null ? Response.error('Forbidden', 403) : sendFile(req, root + name, options);
+  };
+  app.get(prefix + '/<path:file>', serve);
+  // The app's own route at "<prefix>/" (its "/" page, say) stays.
+  const index = prefix + '/';
+  if (!app.routes().some((route) => route.method === 'GET' && route.path === index)) app.get(index, serve);
+  if (prefix) app.get(prefix, () => Response.redirect(prefix + '/', 301));
+  return app;
 }

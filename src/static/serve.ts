@@ -2,7 +2,7 @@
 // conditional requests, ranges, and a body streamed a piece per socket drain.
 // Plain functions: a request's steps must not nest method calls on one object.
 import { Request } from '../http/request';
-import { Response, FileOptions } from '../http/response';
+import { Response } from '../http/response';
 import { Puller } from '../http/stream';
 import { imfFixdate } from '../platform/clock';
 import { FileBackend, FileReader, FileStat, FS_BACKEND, STORAGE_BACKEND } from '../platform/storage';
@@ -10,6 +10,16 @@ import { contentTypeFor } from './mime';
 import { CRC32_START, crc32Update, crc32Finish } from './crc32';
 import { parseRange, UNSATISFIABLE } from './paths';
 import { hasHeaderToken } from '../http/tokens';
+
+/** Options of sendFile and mountStatic. */
+export interface FileOptions {
+  /** Read from require('fs') (the name is a path) instead of Storage. */
+  fs?: boolean;
+  /** Seconds for Cache-Control: max-age (default 3600). */
+  maxAge?: number;
+  /** Instead of the type from the file's extension. */
+  contentType?: string;
+}
 
 /** Bytes read per piece: a body is never held whole in RAM. */
 export const FILE_CHUNK = 512;
@@ -76,10 +86,12 @@ function filePuller(backend: FileBackend, name: string, offset: number, length: 
 }
 
 /**
- * The response for file `name` (a Storage name, or a path with options.fs)
- * to `req`: 200, 206, 304, 404, 406 or 416.
+ * The response for file `name` (a Storage name, or a path with options.fs) to
+ * `req`: 200, 206, 304, 404, 406 or 416. Streamed in small pieces with
+ * Content-Length, ETag, Cache-Control, ranges, conditional requests and a
+ * pre-compressed `name.gz` when the client takes gzip.
  */
-export function serveFile(req: Request, name: string, options: FileOptions): Response {
+export function sendFile(req: Request, name: string, options: FileOptions = {}): Response {
   const backend = options.fs ? FS_BACKEND : STORAGE_BACKEND;
   const plain = backend.stat(name);
   const gzip = backend.stat(name + '.gz');
@@ -117,9 +129,4 @@ export function serveFile(req: Request, name: string, options: FileOptions): Res
   res.stream = filePuller(backend, served, offset, length);
   res.length = length;
   return res;
-}
-
-/** A handler's Response.file(...), completed against its request; any other response as it is. */
-export function completeFile(req: Request, res: Response): Response {
-  return res instanceof Response && res.file ? serveFile(req, res.file.name, res.file.options) : res;
 }

@@ -9,7 +9,7 @@
 // Where there is no Wifi module (Espruino's Linux build) the app starts at once.
 import type { MicroServer } from '../server';
 import { WifiModule, wifiModule, savedWifiNetwork } from '../platform/board';
-import { mountPortal, Portal } from './portal';
+import { mountPortal, Portal, WifiStatus } from './portal';
 import { startDnsResponder, DnsResponder } from './dns';
 
 export interface WifiOptions {
@@ -37,19 +37,6 @@ export interface WifiOptions {
 }
 
 /** Where the board is: read it at any time (the set-up page shows it). */
-export interface WifiStatus {
-  /** 'connecting', 'online' or 'portal' (the set-up access point is open and nothing is being joined). */
-  state: string;
-  /** The network being joined or joined. */
-  ssid: string;
-  /** The board's address on that network while online. */
-  ip: string;
-  /** Why the last attempt failed. */
-  error: string;
-  /** Failed attempts in a row. */
-  failures: number;
-}
-
 const WIFI_DEFAULTS = {
   hostname: '',
   apName: 'MicroServer-setup',

@@ -8,7 +8,20 @@ import type { Request } from '../http/request';
 import { Response } from '../http/response';
 import { parseQuery } from '../http/url';
 import { decodeUtf8, encodeUtf8 } from '../platform/text';
-import type { WifiStatus } from './bootstrap';
+
+/** What the bootstrap is doing: the portal shows it, startWifi returns it. */
+export interface WifiStatus {
+  /** 'connecting', 'online' or 'portal' (the set-up access point is open and nothing is being joined). */
+  state: string;
+  /** The network being joined or joined. */
+  ssid: string;
+  /** The board's address on that network while online. */
+  ip: string;
+  /** Why the last attempt failed. */
+  error: string;
+  /** Failed attempts in a row. */
+  failures: number;
+}
 
 export interface PortalOptions {
   /** The set-up page's path, e.g. "/wifi". */

@@ -111,8 +111,9 @@ test('web folder: a long name is a clear error with --no-manifest; a missing fol
 test("the entry's own www folder is picked up when the app reads it", async (t) => {
   const cwd = tempDir(t);
   const app = (line) => `import { MicroServer, Response } from ${JSON.stringify(join(ROOT, 'src/index'))};\n` +
+    `import { mountStatic } from ${JSON.stringify(join(ROOT, 'src/static'))};\n` +
     `const app = new MicroServer({ port: 80 });\napp.get('/', () => Response.plain('hi'));\n${line}\napp.run();\n`;
-  writeFileSync(join(cwd, 'app.ts'), app("app.mountStatic('/static', 'www/');"));
+  writeFileSync(join(cwd, 'app.ts'), app("mountStatic(app, '/static', 'www/');"));
   writeFileSync(join(cwd, 'plain.ts'), app(''));
   mkdirSync(join(cwd, 'www'));
   writeFileSync(join(cwd, 'www', 'style.css'), 'body{margin:0}');
@@ -204,8 +205,9 @@ test('real flow on the Linux build: flashed app and Storage survive a restart', 
   writeFileSync(join(www, 'img', 'an-icon-with-a-long-name.bin'), Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 97 + 13) & 255)));
   // An app of the user's: an API route and the web folder under /static.
   writeFileSync(join(dir, 'app.ts'), `import { MicroServer, Response } from ${JSON.stringify(join(ROOT, 'src/index'))};\n` +
+    `import { mountStatic } from ${JSON.stringify(join(ROOT, 'src/static'))};\n` +
     `const app = new MicroServer({ port: 80 });\napp.get('/', () => Response.json({ message: 'Hello from MicroServer' }));\n` +
-    `app.mountStatic('/static', 'www/');\napp.run();\n`);
+    `mountStatic(app, '/static', 'www/');\napp.run();\n`);
   const appPort = await freePort();
 
   let esp = startInterpreter(dir);

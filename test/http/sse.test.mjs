@@ -39,7 +39,7 @@ describe(`Server-Sent Events (${lane()})`, () => {
   before(async () => { app = await startApp('test/fixtures/app.ts'); });
   after(() => app.stop());
 
-  test('Response.sse headers and the event format (multi-line data, event, id, retry, comments)', async () => {
+  test('sse() headers and the event format (multi-line data, event, id, retry, comments)', async () => {
     const { text } = await rawExchange(app.port, request('GET /events/list HTTP/1.1', 'Host: t'));
     assert.match(text, /Content-Type: text\/event-stream\r\n/);
     assert.match(text, /Cache-Control: no-cache\r\n/);

@@ -1,5 +1,5 @@
 // Static files end to end (test/fixtures/static.ts): a Storage mount at /static
-// and at /, an fs mount at /files, Response.file and app.sendFile from routes.
+// and at /, an fs mount at /files, sendFile from routes.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -82,7 +82,7 @@ for (const mode of ['esp32', 'linux']) {
       assert.equal(cond.status, 304);
     });
 
-    test('Response.file and app.sendFile from routes', async () => {
+    test('sendFile from routes', async () => {
       const dl = await one(app.port, GET('/download'));
       assert.equal(dl.status, 200);
       assert.equal(dl.headers['content-type'], 'text/x-custom');

@@ -1,6 +1,8 @@
 // The text/event-stream format (HTML Living Standard, Server-sent events).
 import { jsonStringify } from '../platform/text';
 import { LIMITS } from '../settings';
+import { Response } from '../http/response';
+import { Chunk, Puller, StreamSource, puller } from '../http/stream';
 
 export interface ServerSentEvent {
   /** A string is sent as is (split over "data:" lines); anything else as JSON. */
@@ -33,4 +35,22 @@ export function formatEvent(message: ServerSentEvent): string {
     text += 'data: ' + data.split(LINE_BREAK).join('\ndata: ') + '\n';
   }
   return text + '\n';
+}
+
+/** An SSE item: event objects are formatted, text and bytes pass as they are. */
+function sseText(item: unknown): Chunk | undefined {
+  const isEvent = item !== null && typeof item === 'object' && !(item instanceof Uint8Array) && !(item instanceof ArrayBuffer);
+  return isEvent ? formatEvent(item as ServerSentEvent) : (item as Chunk | undefined);
+}
+
+/**
+ * A Server-Sent Events response (text/event-stream) from any stream source or an
+ * SSEChannel. Each item is either text in the event-stream format ("data: 42\n\n")
+ * or an event object ({ data, event, id, retry, comment }).
+ */
+export function sse(source: StreamSource<ServerSentEvent | Chunk> | Puller): Response {
+  const res = new Response(null, 200, 'text/event-stream');
+  res.stream = puller(source, sseText);
+  res.head = 'Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n';
+  return res;
 }
