@@ -4,6 +4,8 @@
 // except for the boot figure from RAM and the leak check.
 import { runHttp, request, openIdleConnections, openIdleWebSockets, openEventStream, webSocketSession, closeAll, withDeadline } from './load.mjs';
 import { startApp } from './servers.mjs';
+import { writePluginApps } from './apps/plugins.mjs';
+import { PLUGIN_APPS_DIR } from './sizes.mjs';
 import { startInterpreter, describeBuild } from './interpreter.mjs';
 import { REQUESTS, WS_PAYLOAD } from './throughput.mjs';
 import { median, errorSummary } from './report.mjs';
@@ -134,6 +136,12 @@ export async function runMemory({ esp32, c3 }, cfg, log) {
 
   await measureApp('boot.storage', esp32, 'examples/basic.ts', flashed, async (app) => ({ value: await bootUsage(app), reference: emptyUsage, bundleBytes: app.size }));
   await measureApp('boot.ram', esp32, 'examples/basic.ts', { board: 'esp32' }, async (app) => ({ value: await bootUsage(app), reference: emptyUsage, bundleBytes: app.size }));
+  // Each plug-in's own boot cost: the hello app with it, against the hello app alone.
+  await measureApp('boot.hello', esp32, 'bench/apps/hello.ts', flashed, async (app) => ({ value: await bootUsage(app), reference: emptyUsage, bundleBytes: app.size }));
+  for (const { name, entry } of writePluginApps(PLUGIN_APPS_DIR)) {
+    const hello = results['boot.hello'];
+    await measureApp('boot.plugin.' + name, esp32, entry, flashed, async (app) => ({ value: await bootUsage(app), reference: hello.error ? null : hello.value, bundleBytes: app.size, plugin: name }));
+  }
   await measureApp('per.keepalive', esp32, 'examples/basic.ts', flashed, async (app) => {
     await app.eval(HOLD_CONNECTIONS);
     const open = async (n) => (await openIdleConnections(app.port, n, REQUESTS.helloKeepAlive)).sockets;

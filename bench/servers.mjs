@@ -21,7 +21,7 @@ process.on('exit', () => fs.rmSync(WORK, { recursive: true, force: true }));
 export async function startApp(binary, entry, { board, fromStorage = false } = {}) {
   const port = await freePort();
   const out = path.join(WORK, `${path.basename(entry, '.ts')}-${board}-${port}.js`);
-  const { size } = await buildBundle(path.join(ROOT, entry), { out, port, board });
+  const { size } = await buildBundle(path.resolve(ROOT, entry), { out, port, board });
   const interpreter = await startInterpreter(binary, fromStorage ? { bundle: out, port } : { script: out, port });
   return Object.assign(interpreter, { port, size });
 }

@@ -127,9 +127,15 @@ test('without ESPRUINO: says so, measures the bundle sizes only, writes both fil
       assert.match(figure.id, /^size\./);
       assert.ok(Number.isInteger(figure.value) && figure.value > 1000, `${figure.id}: ${figure.value}`);
     }
-    const library = json.figures.find((f) => f.id === 'size.library');
-    assert.equal(library.met, library.value <= 24 * 1024);
+    const hello = json.figures.find((f) => f.id === 'size.hello');
+    assert.equal(hello.met, hello.value <= 24 * 1024);
+    assert.match(hello.detail, /; no WebSocket or SSE code/);
     assert.ok(json.figures.some((f) => f.id === 'size.example.basic'));
+    for (const plugin of ['websocket', 'sse', 'static', 'cors', 'logging', 'auth', 'security-headers', 'wifi']) {
+      const row = json.figures.find((f) => f.id === 'size.plugin.' + plugin);
+      assert.equal(row.detail.match(/own cost: (-?\d+) bytes over the hello app/)[1], String(row.value - hello.value), plugin);
+      assert.ok(row.value > hello.value, plugin);
+    }
     const { header, rows } = markdownTable(md);
     assert.deepEqual(header, COLUMNS);
     assert.equal(rows.length, json.figures.length);
@@ -149,7 +155,8 @@ test(`with ESPRUINO: a --quick run measures every figure (${lane()})`, { skip: !
     const ids = json.figures.map((f) => f.id);
     for (const id of ['cpu.hello.keepalive', 'cpu.hello.keepalive.c-http', 'cpu.hello.close', 'cpu.post.echo', 'cpu.route', 'cpu.route.middleware',
       'rps.hello.1', 'rps.hello.8', 'ws.roundtrips', 'cpu.ws.message', 'sse.events', 'jsvars.boot.storage', 'jsvars.boot.ram',
-      'jsvars.per.keepalive', 'jsvars.per.websocket', 'jsvars.per.sse', 'capacity.c3', 'jsvars.leak']) assert.ok(ids.includes(id), `${id} missing`);
+      'jsvars.per.keepalive', 'jsvars.per.websocket', 'jsvars.per.sse', 'capacity.c3', 'jsvars.leak', 'jsvars.boot.hello',
+      'jsvars.boot.plugin.websocket', 'jsvars.boot.plugin.sse', 'jsvars.boot.plugin.static', 'jsvars.boot.plugin.wifi']) assert.ok(ids.includes(id), `${id} missing`);
     for (const figure of json.figures) {
       assert.equal(figure.error, undefined, figure.id);
       assert.ok(Number.isFinite(figure.value), `${figure.id}: ${figure.value}`);
