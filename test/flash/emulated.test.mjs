@@ -103,7 +103,7 @@ test('a Storage too full for the upload is refused before anything is written', 
   const appPort = await freePort();
   const S = board.emulation.storage;
   const free = S.getFree();
-  S.write('big.bin', 'x', 0, free - 40000); // leaves less than the bundle needs
+  S.write('big.bin', 'x', 0, free - 10000); // leaves less than any bundle needs
   const res = await board.flash(BASIC, appPort);
   assert.equal(res.code, 1, res.out);
   assert.match(res.out, /flash failed: the board's Storage is too full: [\d.]+ KB free and 0 B to reclaim, the upload needs [\d.]+ KB/);

@@ -123,6 +123,10 @@ describe(`HTTP/1.1 core (${lane()})`, () => {
     const res = await fetch(app.url + '/not-a-response');
     assert.equal(res.status, 500);
     assert.match((await res.json()).error, /GET \/not-a-response returned object, not a Response/);
+    const forgot = await fetch(app.url + '/forgot-return');
+    assert.equal(forgot.status, 500);
+    assert.equal((await forgot.json()).error, 'The handler or middleware for GET /forgot-return returned undefined, not a Response (a missing return?)');
+    await app.waitFor(/\[ERROR\].*GET \/forgot-return returned undefined, not a Response/, 2000);
   });
 
   test('async handlers, redirects and custom headers', async () => {

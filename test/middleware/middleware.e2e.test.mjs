@@ -62,6 +62,19 @@ describe(`middleware (${lane()})`, () => {
     await app.waitFor(/\[ERROR\].*middleware exploded/, 2000);
   });
 
+  test('a handler or a middleware that returns no Response: the same clear 500 and log line as without middleware, and the request still logged', async () => {
+    for (const path of ['/forgot-return', '/forgot-next']) {
+      const res = await fetch(app.url + path, { headers: { origin: 'http://good.example' } });
+      assert.equal(res.status, 500, path);
+      assert.equal((await res.json()).error, `The handler or middleware for GET ${path} returned undefined, not a Response (a missing return?)`);
+      assert.equal(res.headers.get('access-control-allow-origin'), 'http://good.example', 'the layers around it saw a Response');
+      await app.waitFor(new RegExp(`\\[ERROR\\].*GET ${path} returned undefined, not a Response`), 2000);
+    }
+    const log = await (await fetch(app.url + '/log')).text();
+    assert.match(log, /\| GET \/forgot-return \| 500 \|/);
+    assert.match(log, /\| GET \/forgot-next \| 500 \|/);
+  });
+
   test('LoggingMiddleware writes "ip | METHOD path | status | ms" lines to a FileLogger that rotates at maxSize', async () => {
     for (let i = 0; i < 8; i++) await fetch(app.url + '/public?n=' + i);
     const log = await (await fetch(app.url + '/log')).text();
