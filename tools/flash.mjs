@@ -389,6 +389,10 @@ function planSteps({ settings, assets, wifi, bundle, asModule, prefix }) {
           { what: 'the board after its reset' }));
       } catch (e) {
         if (/out of memory|Execution Interrupted/.test(e.message)) throw new FlashError(`the new app ran out of memory at boot: it is too big for this board (the flash itself worked): ${e.message}`);
+        if (/^no answer/.test(e.message)) {
+          throw new FlashError('the new app does not let the board answer after its reset: it ran out of memory at boot, or keeps the interpreter busy ' +
+            `(a loop that never returns); the flash itself worked: ${e.message}`);
+        }
         throw e;
       }
       const error = state.error || (printed && printed[0]);

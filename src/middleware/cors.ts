@@ -2,8 +2,8 @@
 // at construction, so a request costs a lookup and a string append.
 import { Request } from '../http/request';
 import { Response } from '../http/response';
-import { Next } from './types';
-import { MaybePromise, whenReady } from '../http/maybe';
+import { Next, whenReady } from './types';
+import { MaybePromise } from '../http/maybe';
 import { indexOfWhole } from '../platform/text';
 
 export interface CORSOptions {

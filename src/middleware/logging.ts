@@ -3,8 +3,8 @@ import { Request } from '../http/request';
 import { Response } from '../http/response';
 import { Logger, ConsoleLogger } from '../log/logger';
 import { now } from '../platform/clock';
-import { Next } from './types';
-import { MaybePromise, whenReady } from '../http/maybe';
+import { Next, whenReady } from './types';
+import { MaybePromise } from '../http/maybe';
 
 export class LoggingMiddleware {
   /** With no logger given, the app's logger is used once the middleware is added (else the console). */

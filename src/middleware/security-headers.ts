@@ -4,8 +4,8 @@
 import { Request } from '../http/request';
 import { Response } from '../http/response';
 import { indexOfWhole } from '../platform/text';
-import { Next } from './types';
-import { MaybePromise, whenReady } from '../http/maybe';
+import { Next, whenReady } from './types';
+import { MaybePromise } from '../http/maybe';
 
 /** Each header's value, or false to leave it out. */
 export interface SecurityHeadersOptions {

@@ -84,7 +84,8 @@ test('4095-JsVar (C3) build: an app too big for the heap is reported as such, an
   const tooBig = await flash(board, 'serial', join(ROOT, 'examples', 'full.ts'), appPort);
   assert.equal(tooBig.code, 1, tooBig.out);
   assert.match(tooBig.out, /"\.bootcde" boots "\.app0"/);
-  assert.match(tooBig.out, /flash failed: the new app ran out of memory at boot: it is too big for this board \(the flash itself worked\)/);
+  // Whether the board still prints "Execution Interrupted" to the console or no longer answers at all depends on timing.
+  assert.match(tooBig.out, /flash failed: the new app (ran out of memory at boot: it is too big for this board \(the flash itself worked\)|does not let the board answer after its reset: it ran out of memory at boot)/);
   // The board's heap is full of that app: the next flash stops it first and works.
   const res = await flash(board, 'serial', join(ROOT, 'examples', 'basic.ts'), appPort);
   assertFlashed(res, board.output());
