@@ -21,9 +21,9 @@ export async function startApp(entry, { mode = 'esp32', board, workDir, cStackKb
   const port = await freePort();
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'microserver-')), path.basename(entry, '.ts') + '.js');
   // In the emulation, count nested method calls per object (a leak on the device, see tools/gate.mjs).
-  const { code } = await buildBundle(path.join(ROOT, entry), { out, port, board, countMethodDepth: !process.env.ESPRUINO });
+  const { code } = await buildBundle(path.resolve(ROOT, entry), { out, port, board, countMethodDepth: !process.env.ESPRUINO });
   // The entry's web folder goes into Storage first, as npm start does.
-  const web = webFolderPreamble(path.join(ROOT, entry), code);
+  const web = webFolderPreamble(path.resolve(ROOT, entry), code);
   if (web.count) fs.writeFileSync(out, web.code + code);
   const server = await startServer(out, { port, mode, workDir, cStackKb });
   return Object.assign(server, { port, url: `http://127.0.0.1:${port}` });
