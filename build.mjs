@@ -18,8 +18,17 @@ import { TRAPS } from './tools/traps.mjs';
 import { libraryNames, publicNames, shortenNames } from './tools/short-names.mjs';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
+export const PLUGINS = ['websocket', 'sse', 'static', 'middleware', 'wifi'];
 /** The core's and each plug-in's public entry: their names stay whole in bundles (for the REPL). */
-export const PUBLIC_ENTRIES = [join(ROOT, 'src/index.ts'), ...['websocket', 'sse', 'static', 'middleware', 'wifi'].map((p) => join(ROOT, 'src', p, 'index.ts'))];
+export const PUBLIC_ENTRIES = [join(ROOT, 'src/index.ts'), ...PLUGINS.map((p) => join(ROOT, 'src', p, 'index.ts'))];
+/** The Storage module of the core (`require("MicroServer")`); a plug-in's is "MicroServer/<plug-in>". */
+export const CORE_MODULE = 'MicroServer';
+/**
+ * Core files whose classes and state a plug-in module must share with the core module (a
+ * Response made by a plug-in must be the core's Response): a plug-in module takes them from
+ * require("MicroServer"). Other core code a plug-in uses (pure helpers) is bundled into it.
+ */
+const SHARED_CORE_FILES = ['src/server.ts', 'src/http/request.ts', 'src/http/response.ts', 'src/http/errors.ts', 'src/log/logger.ts', 'src/router.ts'].map((f) => join(ROOT, f));
 
 // Modules the Espruino firmware provides; left as require() calls for it.
 export const ESPRUINO_MODULES = ['net', 'crypto', 'Storage', 'Wifi', 'fs', 'http', 'dgram', 'tls', 'Flash', 'ESP32', 'heatshrink', 'Telnet'];
@@ -116,11 +125,33 @@ function lowerToES5(code, fileName) {
 /**
  * Builds `entry` into one ES5 file.
  * options: out (file path; default dist/<entry-name>.js), board (boards/<name>.json),
- * port (forces the port the code asks for), library (keep the entry's exports on
+ * port (forces the port the code asks for), plugin (a plug-in's Storage module: with `library`,
+ * the shared core comes from require("MicroServer")), library (keep the entry's exports on
  * `module.exports`), countMethodDepth (test builds for the emulation: count nested
  * method calls per object, see tools/gate.mjs), write (default true).
  * Returns { code, size, outFile, warnings }.
  */
+/**
+ * An esbuild plug-in for a plug-in's Storage module: imports of the shared core files
+ * become the core module, loaded with require("MicroServer"), whose exports they name.
+ */
+function coreFromModule() {
+  const names = [...publicNames(join(ROOT, 'src/index.ts'))];
+  return {
+    name: 'core-from-module',
+    setup(build) {
+      build.onResolve({ filter: /^\./ }, (args) => {
+        const file = resolve(args.resolveDir, args.path) + (extname(args.path) ? '' : '.ts');
+        return SHARED_CORE_FILES.includes(file) ? { path: CORE_MODULE, namespace: 'core-module' } : undefined;
+      });
+      build.onLoad({ filter: /.*/, namespace: 'core-module' }, () => ({
+        loader: 'js',
+        contents: `var core = require(${JSON.stringify(CORE_MODULE)});\n` + names.map((n) => `export var ${n} = core.${n};`).join('\n'),
+      }));
+    },
+  };
+}
+
 export async function buildBundle(entry, options = {}) {
   const entryPath = resolve(entry);
   if (!existsSync(entryPath)) throw new BuildError(`entry not found: ${entry}`);
@@ -142,7 +173,8 @@ export async function buildBundle(entry, options = {}) {
       charset: 'utf8', // keep non-ASCII literals as UTF-8 bytes, not \xNN escapes (Latin-1 on a device)
       legalComments: 'none',
       logLevel: 'silent',
-      external: ESPRUINO_MODULES,
+      external: options.plugin ? [...ESPRUINO_MODULES, CORE_MODULE] : ESPRUINO_MODULES,
+      plugins: options.plugin ? [coreFromModule()] : [],
       define: { __BOARD__: JSON.stringify(board) },
       tsconfig: join(ROOT, 'tsconfig.json'),
       // Module comments ("// src/...") are relative to this: the library's names are found by them, whatever the cwd.
@@ -179,13 +211,29 @@ export async function buildBundle(entry, options = {}) {
   return { code, size: Buffer.byteLength(code), outFile, warnings: findings.filter((f) => f.severity === 'warning') };
 }
 
+/**
+ * The Storage modules: the core ("MicroServer") and one per plug-in ("MicroServer/websocket",
+ * ...), each requiring only the core. Written to `outDir` as MicroServer.js,
+ * MicroServer.websocket.js, ... Resolves [{ name, outFile, size, code }], the core first.
+ */
+export async function buildModules({ board, outDir = join(ROOT, 'dist'), write = true } = {}) {
+  const modules = [{ name: CORE_MODULE, entry: join(ROOT, 'src/index.ts') }, ...PLUGINS.map((p) => ({ name: CORE_MODULE + '/' + p, entry: join(ROOT, 'src', p, 'index.ts'), plugin: true }))];
+  const built = [];
+  for (const { name, entry, plugin } of modules) {
+    const outFile = join(outDir, name.replace('/', '.') + '.js');
+    const { code, size } = await buildBundle(entry, { board, library: true, plugin, out: outFile, write });
+    built.push({ name, outFile, size, code });
+  }
+  return built;
+}
+
 export function parseArgs(argv) {
   const args = { _: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg.startsWith('--')) {
       const [key, inline] = arg.slice(2).split('=');
-      if (['dry-run', 'library', 'help'].includes(key)) args[key] = true;
+      if (['dry-run', 'library', 'help', 'modules'].includes(key)) args[key] = true;
       else if (inline !== undefined) args[key] = inline;
       else if (i + 1 < argv.length) args[key] = argv[++i];
       else throw new BuildError(`${arg} needs a value`);
@@ -196,9 +244,14 @@ export function parseArgs(argv) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  if (args.help || args._.length !== 1) {
-    console.log('usage: npm run build -- <entry.ts> [--out <file>] [--board esp32|esp32c3|linux] [--port <n>] [--library]');
+  if (args.help || (args._.length !== 1 && !args.modules)) {
+    console.log('usage: npm run build -- <entry.ts> [--out <file>] [--board esp32|esp32c3|linux] [--port <n>] [--library]\n' +
+      '       npm run build -- --modules [--out <dir>] [--board ...]   the core and each plug-in as Storage modules');
     process.exit(args.help ? 0 : 2);
+  }
+  if (args.modules) {
+    for (const module of await buildModules({ board: args.board, outDir: args.out || join(ROOT, 'dist') })) console.log(`${module.outFile}: ${module.size} bytes (require("${module.name}"))`);
+    return;
   }
   const result = await buildBundle(args._[0], { out: args.out, board: args.board, port: args.port, library: args.library });
   if (result.warnings.length) console.warn(formatFindings(result.warnings, result.code));

@@ -2,14 +2,14 @@
 import { Router, RouteInfo } from './router';
 import { Request, RouteParams } from './http/request';
 import { Response, responseOf } from './http/response';
-import { Connection, ConnectionHost, responseHead, writeSocket, socketOpen, checkDeadline } from './http/connection';
+import { Connection, ConnectionHost, responseHead, checkDeadline } from './http/connection';
 import { startInterval, stopTimer } from './platform/clock';
 import { isHttpError } from './http/errors';
 import { compose } from './middleware/compose';
 import { Handler, Middleware, Next } from './middleware/types';
 import { MaybePromise, isThenable } from './http/maybe';
 import { Logger, ConsoleLogger } from './log/logger';
-import { listen, NetServer, Socket } from './platform/net';
+import { listen, NetServer, Socket, writeSocket, socketOpen } from './platform/net';
 import { setting, DEFAULTS, FORCED_PORT, ServerSettings } from './settings';
 import { belowMemoryFloor } from './platform/memory';
 

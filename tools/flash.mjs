@@ -3,7 +3,7 @@
 //                  [--baud 115200] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>]
 //                  [--no-manifest] [--app-port <n>] [--config espruino.json] [--piece-size <bytes>]
 //                  [--timeout <s>] [--verbose] [--dry-run]
-//       npm run flash -- --module [...]     the library as the Storage module "MicroServer"
+//       npm run flash -- --module [...]     the library as Storage modules: "MicroServer" and its plug-ins
 //       npm run flash -- --list             the serial ports of this host
 //
 // Builds the entry for a board (a .js file is taken as a built bundle) and puts it on the
@@ -22,7 +22,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildBundle, BuildError } from '../build.mjs';
+import { buildBundle, buildModules, BuildError, CORE_MODULE } from '../build.mjs';
 import { planAssets, webFolderOf, AssetError, MAX_STORAGE_NAME, MANIFEST_NAME, DEFAULT_PREFIX } from './web-assets.mjs';
 import { openTransport, listPorts, TransportError, isTcpPort } from './flash/transport.mjs';
 import { BoardConsole, BoardError, checksum, hex } from './flash/board.mjs';
@@ -30,8 +30,6 @@ import { progressBar, kb } from './flash/progress.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULTS = { port: '/dev/ttyUSB0', baud: 115200, board: 'esp32' };
-// The Storage module name of `npm run flash -- --module`: require("MicroServer") loads it.
-const MODULE_NAME = 'MicroServer';
 // Two app slots: the new bundle goes to the one not booting, so the old one stays whole until the switch.
 export const APP_SLOTS = ['.app0', '.app1'];
 const BOOT_CODE = '.bootcde';
@@ -156,9 +154,9 @@ function wifiBody(wifi, mask) {
   return `var W=require("Wifi");W.connect(${JSON.stringify(wifi.ssid)},{password:${JSON.stringify(pw)}},function(e){print(e?"Wi-Fi: "+e:"Wi-Fi connected")});W.save();return "saved"`;
 }
 
-/** Loads the stored module and reports what it exports (the name in a variable, so no tool takes it for a module to fetch). */
-function moduleCheckBody() {
-  return `var n=${JSON.stringify(MODULE_NAME)},M=require(n);return typeof M.MicroServer==="function"?"ok "+Object.keys(M).length:"no MicroServer export"`;
+/** Loads a stored module and reports how many names it exports (the name in a variable, so no tool takes it for a module to fetch). */
+function moduleCheckBody(name) {
+  return `var n=${JSON.stringify(name)},M=require(n),k=Object.keys(M).length;return k?"ok "+k:"no exports"`;
 }
 
 async function main() {
@@ -184,24 +182,31 @@ async function main() {
   const wifi = loadWifi(args, cwd);
 
   const rel = (p) => (p.startsWith(ROOT + sep) ? relative(ROOT, p) : p);
-  console.log(`flash ${asModule ? `the library as the Storage module "${MODULE_NAME}"` : rel(entry)} for board ${settings.board} on ${settings.port}` +
+  console.log(`flash ${asModule ? `the library as the Storage modules "${CORE_MODULE}" and its plug-ins` : rel(entry)} for board ${settings.board} on ${settings.port}` +
     `${isTcpPort(settings.port) ? '' : ` at ${settings.baud} baud`}` +
     (settings.configFile ? ` (settings: ${rel(settings.configFile)})` : ' (no espruino.json: defaults)') +
     (dry ? ' -- dry run, no device' : ''));
 
-  let bundle;
-  if (prebuilt) {
-    bundle = { code: readFileSync(entry, 'latin1'), bytes: readFileSync(entry), outFile: entry };
+  // What goes to Storage as code: the app's bundle, or with --module the core and each plug-in.
+  let files;
+  if (asModule) {
+    const modules = await buildModules({ board: settings.board, outDir: join(ROOT, 'dist', 'flash', `modules.${settings.board}`) });
+    files = modules.map((m) => ({ name: m.name, code: m.code, bytes: readFileSync(m.outFile), outFile: m.outFile }));
+  } else if (prebuilt) {
+    files = [{ code: readFileSync(entry, 'latin1'), bytes: readFileSync(entry), outFile: entry }];
   } else {
-    const out = join(ROOT, 'dist', 'flash', `${asModule ? MODULE_NAME : basename(entry, extname(entry))}.${settings.board}.js`);
-    const built = await buildBundle(entry, { board: settings.board, out, port: args['app-port'], library: asModule });
-    bundle = { code: built.code, bytes: readFileSync(built.outFile), outFile: built.outFile };
+    const out = join(ROOT, 'dist', 'flash', `${basename(entry, extname(entry))}.${settings.board}.js`);
+    const built = await buildBundle(entry, { board: settings.board, out, port: args['app-port'] });
+    files = [{ code: built.code, bytes: readFileSync(built.outFile), outFile: built.outFile }];
   }
-  if (wifi && wifi.password.length >= 6 && bundle.code.includes(wifi.password)) {
-    throw new FlashError('the bundle contains the Wi-Fi password: credentials must not be compiled in');
+  const bundle = files[0];
+  for (const f of files) {
+    if (wifi && wifi.password.length >= 6 && f.code.includes(wifi.password)) {
+      throw new FlashError('the bundle contains the Wi-Fi password: credentials must not be compiled in');
+    }
+    const target = asModule ? `"${f.name}"` : `app slot ${APP_SLOTS.join('/')}, booted by "${BOOT_CODE}"`;
+    console.log(`file: ${asModule ? 'module' : 'bundle'} ${rel(f.outFile)} (${f.bytes.length} bytes, CRC-32 ${hex(checksum(f.bytes))}) -> Storage ${target}`);
   }
-  const target = asModule ? `"${MODULE_NAME}"` : `app slot ${APP_SLOTS.join('/')}, booted by "${BOOT_CODE}"`;
-  console.log(`file: bundle ${rel(bundle.outFile)} (${bundle.bytes.length} bytes, CRC-32 ${hex(checksum(bundle.bytes))}) -> Storage ${target}`);
   if (!args.www && !asModule && !prebuilt) wwwDir = webFolderOf(entry, bundle.code, prefix);
   const assets = wwwDir ? planAssets(wwwDir, !args['no-manifest'], prefix) : [];
   for (const a of assets) {
@@ -212,7 +217,7 @@ async function main() {
   if (wifi) console.log(`Wi-Fi: ssid ${JSON.stringify(wifi.ssid)}, password ${MASK} (from ${wifi.source}; never written into the bundle)`);
   else console.log('Wi-Fi: no credentials (wifi.json or WIFI_SSID/WIFI_PASSWORD): the board keeps its saved Wi-Fi settings');
 
-  const steps = planSteps({ settings, assets, wifi, bundle, asModule, prefix });
+  const steps = planSteps({ settings, assets, wifi, bundle, modules: asModule ? files : null, prefix });
   if (dry) {
     steps.forEach((s, i) => console.log(`step ${i + 1}/${steps.length}: ${s.name}`));
     console.log('dry run: nothing was sent');
@@ -262,11 +267,12 @@ async function main() {
   } finally {
     if (context.board) await context.board.transport.close();
   }
-  console.log(`flashed ${asModule ? `the module "${MODULE_NAME}"` : rel(entry)} to ${settings.port} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`flashed ${asModule ? `the modules ${files.map((f) => `"${f.name}"`).join(', ')}` : rel(entry)} to ${settings.port} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /** The steps, each with its name and what it does on the board (given the shared context). */
-function planSteps({ settings, assets, wifi, bundle, asModule, prefix }) {
+function planSteps({ settings, assets, wifi, bundle, modules, prefix }) {
+  const asModule = !!modules;
   const steps = [];
   steps.push({
     name: 'check Storage space',
@@ -275,8 +281,9 @@ function planSteps({ settings, assets, wifi, bundle, asModule, prefix }) {
       ctx.state.oldSlot = slotOf(bootCode);
       ctx.state.newSlot = APP_SLOTS.find((s) => s !== ctx.state.oldSlot);
       const files = new Map((await ctx.board.listFiles()).map((f) => [f.name, f.size]));
-      const writes = [...assets.map((a) => [a.storageName, a.data.length]), [asModule ? MODULE_NAME : ctx.state.newSlot, bundle.bytes.length]];
-      if (!asModule) writes.push([BOOT_CODE, bootLoader(ctx.state.newSlot).length]);
+      const writes = assets.map((a) => [a.storageName, a.data.length]);
+      if (asModule) for (const m of modules) writes.push([m.name, m.bytes.length]);
+      else writes.push([ctx.state.newSlot, bundle.bytes.length], [BOOT_CODE, bootLoader(ctx.state.newSlot).length]);
       // A rewritten file frees its old copy once Storage compacts; an unchanged one is skipped later.
       let needed = 0;
       let freed = 0;
@@ -329,12 +336,16 @@ function planSteps({ settings, assets, wifi, bundle, asModule, prefix }) {
   }
   if (asModule) {
     steps.push({
-      name: `store the library as the Storage module "${MODULE_NAME}"`,
+      name: `store the library as the Storage modules ${modules.map((m) => `"${m.name}"`).join(', ')}`,
       run: async (ctx) => {
-        await upload(ctx, MODULE_NAME, bundle.bytes);
-        const answer = await ctx.board.call(moduleCheckBody(), { what: `require("${MODULE_NAME}")` });
-        if (!answer.startsWith('ok')) throw new FlashError(`require("${MODULE_NAME}") on the board: ${answer}`);
-        return `require("${MODULE_NAME}") loads, ${answer.slice(3)} exports`;
+        const loaded = [];
+        for (const m of modules) {
+          await upload(ctx, m.name, m.bytes);
+          const answer = await ctx.board.call(moduleCheckBody(m.name), { what: `require("${m.name}")` });
+          if (!answer.startsWith('ok')) throw new FlashError(`require("${m.name}") on the board: ${answer}`);
+          loaded.push(`${m.name} (${answer.slice(3)} exports)`);
+        }
+        return `each loads with require(): ${loaded.join(', ')}`;
       },
     });
   } else {

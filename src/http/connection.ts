@@ -16,12 +16,12 @@
 // keep their defaults on the prototype.
 import { RequestParser, ParsedMessage, ParserHost, NEED_MORE, ERROR } from './parser';
 import { Request } from './request';
-import { Response, ProtocolHandler, Transport, UpgradeContext, responseOf } from './response';
+import { Response, ProtocolHandler, UpgradeContext, responseOf } from './response';
 import { reasonPhrase, statusHasBody } from './status';
 import { isThenable } from './maybe';
 import { Logger } from '../log/logger';
 import { Puller } from './stream';
-import { Socket } from '../platform/net';
+import { Socket, writeSocket } from '../platform/net';
 import { httpDate, startTimer } from '../platform/clock';
 import { LIMITS } from '../settings';
 import { hasHeaderToken } from './tokens';
@@ -48,33 +48,6 @@ const IDLE_TIMER = 1;
 const REQUEST_TIMER = 2;
 const HANDLER_TIMER = 3;
 
-/**
- * Writes to a socket the peer may have left. Once Espruino has seen the peer
- * close (or after end()) write() throws "This socket is closed" while the
- * 'close' event is still queued; that event cleans up, so the bytes are dropped.
- */
-export function writeSocket(socket: Transport, bytes: string): void {
-  try {
-    socket.write(bytes);
-  } catch (e) {
-    // the queued 'close' follows
-  }
-}
-
-/**
- * False for a socket Espruino closed before the server saw it: a peer that
- * leaves at once is dropped while its 'connect' event is queued, and its
- * 'close' is queued to the listeners it had then (none), so it never comes.
- * An empty write is the probe: it throws on a closed socket and sends nothing.
- */
-export function socketOpen(socket: Transport): boolean {
-  try {
-    socket.write('');
-    return true;
-  } catch (e) {
-    return false;
-  }
-}
 
 /**
  * Status line and header block of a response. `framing` is the Content-Length

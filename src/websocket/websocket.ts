@@ -5,7 +5,7 @@
 // it (see src/http/connection.ts).
 import { Request } from '../http/request';
 import { ProtocolHandler, Transport } from '../http/response';
-import { writeSocket } from '../http/connection';
+import { writeSocket } from '../platform/net';
 import { decodeUtf8, encodeUtf8 } from '../platform/text';
 import { startTimer, stopTimer } from '../platform/clock';
 import { belowMemoryFloor, defaultsOnPrototype, appended, EMPTY_LIST } from '../platform/memory';

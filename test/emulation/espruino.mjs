@@ -1339,6 +1339,18 @@ export function createEspruino(options = {}) {
       moduleCache.set(n, value);
       return value;
     }
+    // As on the device: a Storage file of that name is a module (what `npm run flash -- --module` stores).
+    const stored = files.get(n);
+    if (stored) {
+      const source = stored.toString(linux ? 'utf8' : 'latin1');
+      const run = new vm.Script('(function (exports, module) {' + source + '\n})', { filename: n }).runInContext(context);
+      const module = newObject();
+      module.exports = newObject();
+      moduleCache.set(n, module.exports);
+      run(module.exports, module);
+      moduleCache.set(n, module.exports);
+      return module.exports;
+    }
     throw error('Module ' + n + ' not found');
   }
 

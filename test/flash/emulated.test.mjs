@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulatedBoard } from '../emulation/console.mjs';
 import { freePort } from '../helpers/ports.mjs';
-import { ROOT, runFlash, assertFlashed, assertServes, writeBytesBundle, assertBytesServed } from './lib.mjs';
+import { ROOT, runFlash, assertFlashed, assertServes, writeBytesBundle, assertBytesServed, fetchWhenUp } from './lib.mjs';
 
 const BASIC = join(ROOT, 'examples', 'basic.ts');
 const FULL = join(ROOT, 'examples', 'full.ts');
@@ -136,4 +136,27 @@ test('a flash cut off while the bundle goes up leaves the previous app booting; 
   assertFlashed(await board.flash(FULL, appPort), board.output());
   await board.restart();
   await assertServes('full', appPort);
+});
+
+test('--module: the core and each plug-in as Storage modules, used from plain JavaScript with require()', async (t) => {
+  const board = await emulatedBoard(t);
+  const res = await runFlash(['--module', '--board', 'linux', '--port', board.port], { cwd: board.dir });
+  assert.equal(res.code, 0, res.out);
+  assert.match(res.out, /each loads with require\(\): MicroServer \(\d+ exports\), MicroServer\/websocket \(\d+ exports\), MicroServer\/sse/);
+  const appPort = await freePort();
+  board.emulation.run(`var M = require("MicroServer"), W = require("MicroServer/websocket"), ST = require("MicroServer/static");
+    var app = new M.MicroServer({ port: ${appPort} });
+    app.get("/hi/<name>", function (req) { return M.Response.json({ hi: req.pathParams.name }); });
+    app.get("/ws", W.webSocket(function (ws) { ws.send("hello"); }));
+    ST.mountStatic(app, "/s", "www/");
+    app.run();`);
+  assert.deepEqual(await (await fetchWhenUp(`http://127.0.0.1:${appPort}/hi/board`, 'the REPL app')).json(), { hi: 'board' });
+  assert.equal((await fetch(`http://127.0.0.1:${appPort}/s`, { redirect: 'manual' })).status, 301);
+  const { default: WebSocket } = await import('ws');
+  const message = await new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${appPort}/ws`);
+    ws.on('message', (m) => { resolve(String(m)); ws.close(); });
+    ws.on('error', reject);
+  });
+  assert.equal(message, 'hello');
 });

@@ -250,17 +250,20 @@ test('real flow on the Linux build: flashed app and Storage survive a restart', 
   assert.deepEqual(Buffer.from(await iconRes.arrayBuffer()), icon);
 });
 
-test('--module dry run: the library, stored as the Storage module "MicroServer", no boot code', async (t) => {
+test('--module dry run: the core and each plug-in as Storage modules, no boot code', async (t) => {
   const cwd = tempDir(t);
   const { code, out } = await runFlash(['--module', '--dry-run'], { cwd });
   assert.equal(code, 0, out);
-  assert.match(out, /flash the library as the Storage module "MicroServer" for board esp32/);
-  assert.match(out, /file: bundle dist\/flash\/MicroServer\.esp32\.js \(\d+ bytes, CRC-32 0x[0-9a-f]{8}\) -> Storage "MicroServer"/);
-  assert.deepEqual(steps(out), ['check Storage space', 'store the library as the Storage module "MicroServer"', 'list what is on the board',
-    'reset the board and check that the app started']);
+  assert.match(out, /flash the library as the Storage modules "MicroServer" and its plug-ins for board esp32/);
+  const modules = [...out.matchAll(/^file: module dist\/flash\/modules\.esp32\/(\S+) \(\d+ bytes, CRC-32 0x[0-9a-f]{8}\) -> Storage "([^"]+)"$/gm)].map((m) => [m[1], m[2]]);
+  assert.deepEqual(modules, [['MicroServer.js', 'MicroServer'], ['MicroServer.websocket.js', 'MicroServer/websocket'], ['MicroServer.sse.js', 'MicroServer/sse'],
+    ['MicroServer.static.js', 'MicroServer/static'], ['MicroServer.middleware.js', 'MicroServer/middleware'], ['MicroServer.wifi.js', 'MicroServer/wifi']]);
+  assert.deepEqual(steps(out), ['check Storage space', 'store the library as the Storage modules "MicroServer", "MicroServer/websocket", "MicroServer/sse", ' +
+    '"MicroServer/static", "MicroServer/middleware", "MicroServer/wifi"', 'list what is on the board', 'reset the board and check that the app started']);
   assert.doesNotMatch(out, /app slot|switch/);
-  const bundle = readFileSync(join(ROOT, 'dist', 'flash', 'MicroServer.esp32.js'), 'utf8');
-  assert.match(bundle, /module\.exports/);
+  const ws = readFileSync(join(ROOT, 'dist', 'flash', 'modules.esp32', 'MicroServer.websocket.js'), 'utf8');
+  assert.match(ws, /require\("MicroServer"\)/, 'a plug-in takes the core from its module');
+  assert.doesNotMatch(ws, /Method Not Allowed/, 'and does not carry the core');
   const again = await runFlash(['--module', 'examples/basic.ts', '--dry-run'], { cwd });
   assert.equal(again.code, 1);
   assert.match(again.out, /--module stores the library itself: it takes no entry/);
@@ -274,18 +277,22 @@ test('real --module on the Linux build: plain JavaScript typed at the REPL uses 
   await waitFor('the telnet console', () => canConnect(2323));
   const { code, out } = await runFlash(['--module', '--board', 'linux', '--port', 'tcp://127.0.0.1:2323', '--timeout', '60'], { cwd: dir });
   assert.equal(code, 0, out + '\n--- interpreter ---\n' + esp.output());
-  assert.match(out, /ok \([\d.]+ s\): require\("MicroServer"\) loads, \d+ exports/);
+  assert.match(out, /ok \([\d.]+ s\): each loads with require\(\): MicroServer \(\d+ exports\), MicroServer\/websocket \(\d+ exports\)/);
 
   const serveFromRepl = async () => {
     const port = await freePort();
-    const started = await telnetEval('(function(){var M=require("MicroServer");var app=new M.MicroServer({port:' + port + '});' +
-      'app.get("/hi/<name>",function(req){return M.Response.json({hi:req.pathParams.name})});app.run();return "started"})()');
+    const started = await telnetEval('(function(){var M=require("MicroServer"),S=require("MicroServer/sse");var app=new M.MicroServer({port:' + port + '});' +
+      'app.get("/hi/<name>",function(req){return M.Response.json({hi:req.pathParams.name})});' +
+      'app.get("/ev",function(){return S.sse(["data: 1\\n\\n"])});app.run();return "started"})()');
     assert.equal(started, 'started');
     const res = await waitFor('the REPL app', async () => {
       const r = await fetch(`http://127.0.0.1:${port}/hi/board`);
       return r.ok && r;
     });
     assert.deepEqual(await res.json(), { hi: 'board' });
+    const events = await fetch(`http://127.0.0.1:${port}/ev`);
+    assert.equal(events.headers.get('content-type'), 'text/event-stream');
+    assert.equal(await events.text(), 'data: 1\n\n');
   };
   await serveFromRepl();
   await esp.stop();
