@@ -178,7 +178,7 @@ describe(`WebSockets (${lane()})`, () => {
     ['a key that is not 16 bytes → 400', handshake('/ws/echo', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: c2hvcnQ=', 'Sec-WebSocket-Version: 13'), 400],
     ['Connection without upgrade → 400', handshake('/ws/echo', 'Upgrade: websocket', 'Connection: keep-alive', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13'), 400],
     ['version 8 → 426 with Sec-WebSocket-Version: 13', handshake('/ws/echo', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 8'), 426],
-    ['a POST upgrade → 400', request('POST /ws/echo HTTP/1.1', 'Host: t', ...valid, 'Content-Length: 0'), 400],
+    ['a POST upgrade → 405 (a WebSocket route is a GET route)', request('POST /ws/echo HTTP/1.1', 'Host: t', ...valid, 'Content-Length: 0'), 405],
     ['a plain GET to a WebSocket path → 426', handshake('/ws/echo'), 426],
   ];
   for (const [name, payload, status] of refusals) {
