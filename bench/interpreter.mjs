@@ -36,6 +36,11 @@ export function cpuSeconds(pid) {
 export const CPU_RESOLUTION_SECONDS = 1 / CLOCK_TICKS;
 
 // Console output lines starting BENCH: are answers; "BEN" + "CH:" so that the echo of the typed line is not one.
+/**
+ * The console's usage reader, a global: a name short-names.mjs never gives a bundle's
+ * globals ($a, $aB, $_0, ...). "$bu" once was, and replaced a library function mid-run.
+ */
+export const USAGE_HELPER = '$_u';
 const READ_USAGE = 'print("BEN"+"CH:"+process.memory().usage)';
 
 const running = new Set();
@@ -158,11 +163,11 @@ export async function startInterpreter(binary, { script, bundle, port, timeoutMs
     eval: async (expression, ms = 10000) => JSON.parse(await run(`print("BEN"+"CH:"+JSON.stringify((${expression})))`, ms)),
     /**
      * process.memory().usage (after a garbage collection). The first reading
-     * types the whole expression; it also defines a global `$bu` that later
-     * readings call, a shorter line to type (its JsVars count in them, alike).
+     * types the whole expression; it also defines a global (USAGE_HELPER) that
+     * later readings call, a shorter line to type (its JsVars count in them, alike).
      */
     usage: async (ms = 10000) => {
-      const line = readings++ === 0 ? READ_USAGE : readings === 2 ? `$bu=function(){${READ_USAGE}};$bu()` : '$bu()';
+      const line = readings++ === 0 ? READ_USAGE : readings === 2 ? `${USAGE_HELPER}=function(){${READ_USAGE}};${USAGE_HELPER}()` : USAGE_HELPER + '()';
       return Number(await run(line, ms));
     },
     cpuSeconds: () => cpuSeconds(child.pid),

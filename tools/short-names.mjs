@@ -12,6 +12,9 @@ import { readFileSync } from 'node:fs';
 const FIRST = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const REST = FIRST + '0123456789_';
 
+/** Every name shortNames() gives: other code that sets globals next to a bundle must not use one. */
+export const SHORT_NAME = /^\$([A-Za-z][A-Za-z0-9_]?|_[0-9]+)$/;
+
 /** "$a", "$b", ... "$aa", ...: `$` keeps them apart from the minifier's own names and from Espruino's globals. */
 function* shortNames() {
   for (const first of FIRST) yield '$' + first;

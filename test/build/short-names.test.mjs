@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as acorn from 'acorn';
-import { shortenNames, libraryNames, publicNames } from '../../tools/short-names.mjs';
+import { shortenNames, libraryNames, publicNames, SHORT_NAME } from '../../tools/short-names.mjs';
+import { USAGE_HELPER } from '../../bench/interpreter.mjs';
 import { buildBundle, PUBLIC_ENTRIES } from '../../build.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -42,6 +43,14 @@ describe('short names for internal top-level bindings', () => {
     assert.equal(shortenNames(shadowed, new Set(['counter', 'bump'])), 'var counter=1;function $a(counter){return counter+1}');
     const withEval = 'var longName=1;eval("longName")';
     assert.equal(shortenNames(withEval, new Set(['longName'])), withEval);
+  });
+
+  test('the bench\'s console helper is no name a bundle\'s globals can have (it once replaced a library function)', () => {
+    assert.ok(SHORT_NAME.test('$a') && SHORT_NAME.test('$bu') && SHORT_NAME.test('$Z_') && SHORT_NAME.test('$_12'));
+    assert.ok(!SHORT_NAME.test(USAGE_HELPER), USAGE_HELPER);
+    const names = shortenNames(Array.from({ length: 4000 }, (_, i) => `var name${i}=${i};`).join('') + 'var out=[' + Array.from({ length: 4000 }, (_, i) => `name${i}`).join(',') + '];',
+      new Set(Array.from({ length: 4000 }, (_, i) => `name${i}`)));
+    for (const name of topLevelNames(names).filter((n) => n !== 'out')) assert.ok(SHORT_NAME.test(name), name);
   });
 
   test('a new name never collides with one the code already uses', () => {
