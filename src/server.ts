@@ -183,7 +183,9 @@ export class MicroServer implements ConnectionHost {
         return Response.error('Method Not Allowed', 405).addHeader('Allow', allow);
       }
       req.pathParams = match.params;
-      const result = this.checked(match.handler(req), req);
+      const answer = match.handler(req);
+      if (answer instanceof Response) return answer;
+      const result = this.checked(answer, req);
       return isThenable(result) ? result.then(undefined, (e) => this.errorResponse(req, e)) : result;
     } catch (e) {
       return this.errorResponse(req, e);

@@ -15,10 +15,19 @@ export function compose(middleware: Middleware[], innermost: Next, check?: Resul
 }
 
 function link(middleware: Middleware, next: Next, check?: ResultCheck): Next {
-  // Each link calls its middleware directly: a frame more per layer would cost C stack per request.
-  if (typeof middleware === 'function') return check ? (req) => check(middleware(req, next), req) : (req) => middleware(req, next);
+  // Each link calls its middleware directly (a frame more per layer would cost C stack), and a
+  // Response answered at once passes with one instanceof: the check runs only for anything else.
+  if (typeof middleware === 'function') {
+    return check ? (req) => {
+      const res = middleware(req, next);
+      return res instanceof Response ? res : check(res, req);
+    } : (req) => middleware(req, next);
+  }
   if (middleware && typeof middleware.handle === 'function') {
-    return check ? (req) => check(middleware.handle(req, next), req) : (req) => middleware.handle(req, next);
+    return check ? (req) => {
+      const res = middleware.handle(req, next);
+      return res instanceof Response ? res : check(res, req);
+    } : (req) => middleware.handle(req, next);
   }
   throw new Error('Middleware must be a function (req, next) or an object with handle(req, next)');
 }
