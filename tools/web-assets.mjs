@@ -10,14 +10,14 @@ import { createHash } from 'node:crypto';
 
 export const MAX_STORAGE_NAME = 28;
 export const MANIFEST_NAME = 'www.manifest';
-// Storage names of the web folder's files start with this: app.mountStatic('/static', 'www/') serves them.
+// Storage names of the web folder's files start with this: mountStatic(app, '/static', 'www/') serves them.
 export const DEFAULT_PREFIX = 'www/';
 
 export class AssetError extends Error {}
 
 /**
  * The folder "www" beside the entry file, if the app's bundle `code` names
- * Storage files under `prefix` (through mountStatic or Response.file): an app
+ * Storage files under `prefix` (through mountStatic or sendFile): an app
  * that never reads them (examples/basic.ts beside examples/www) gets none.
  */
 export function webFolderOf(entry, code, prefix = DEFAULT_PREFIX) {
