@@ -74,17 +74,20 @@ function parseSegment(segment: string, path: string): { kind: number; name: stri
   return { kind: kind, name: name };
 }
 
-/** Checks a route's segments before the trie changes, so a bad route leaves no trace; returns its parameter names. */
-function checkSegments(segments: string[], path: string): string[] {
+/** A route's segments, each one's kind and its parameter names, checked before the trie changes, so a bad route leaves no trace. */
+function parseRoute(path: string): { segments: string[]; kinds: number[]; names: string[] } {
+  const segments = splitPath(path);
+  const kinds: number[] = [0];
   const names: string[] = [];
   for (let i = 1; i < segments.length; i++) {
     const parsed = parseSegment(segments[i], path);
+    kinds.push(parsed.kind);
     if (!parsed.kind) continue;
     if (parsed.kind === PATH && i !== segments.length - 1) throw new Error('Route ' + path + ': <path:' + parsed.name + '> must be the last segment');
     if (names.indexOf(parsed.name) >= 0) throw new Error('Route ' + path + ' names parameter <' + parsed.name + '> twice');
     names.push(parsed.name);
   }
-  return names;
+  return { segments: segments, kinds: kinds, names: names };
 }
 
 /** The child of `node` for a segment of `kind`, created when `create`. */
@@ -110,18 +113,16 @@ export class Router<H> {
   private list: RouteInfo[] = [];
 
   add(method: string, path: string, handler: H): void {
-    const segments = splitPath(path);
-    const names = checkSegments(segments, path);
+    const route = parseRoute(path);
+    const segments = route.segments;
     let node = this.root;
-    for (let i = 1; i < segments.length; i++) {
-      node = childOf(node, parseSegment(segments[i], path).kind, segments[i], true) as RouteNode<H>;
-    }
+    for (let i = 1; i < segments.length; i++) node = childOf(node, route.kinds[i], segments[i], true) as RouteNode<H>;
     if (!node.handlers) node.handlers = {};
     if (!node.names) node.names = {};
     if (path.indexOf('<') < 0) this.exact[path] = node;
     if (!hasOwn(node.handlers, method)) this.list.push({ method: method, path: path });
     node.handlers[method] = handler;
-    node.names[method] = names;
+    node.names[method] = route.names;
     if (path.indexOf('<path:') >= 0) this.maxSegments = Infinity;
     else if (segments.length > this.maxSegments) this.maxSegments = segments.length;
   }
@@ -225,9 +226,9 @@ export class Router<H> {
   }
 
   private find(route: RouteInfo): H | undefined {
-    const segments = splitPath(route.path);
+    const parsed = parseRoute(route.path);
     let node: RouteNode<H> | null = this.root;
-    for (let i = 1; i < segments.length && node; i++) node = childOf(node, parseSegment(segments[i], route.path).kind, segments[i], false);
+    for (let i = 1; i < parsed.segments.length && node; i++) node = childOf(node, parsed.kinds[i], parsed.segments[i], false);
     return node && node.handlers ? node.handlers[route.method] : undefined;
   }
 }
