@@ -1578,7 +1578,22 @@ export function createEspruino(options = {}) {
   // around every function body; a seventh nested call on one object throws
   // here, as loudly as a leak on the device is quiet.
   const methodDepth = new WeakMap();
+  /** The bundle's functions on the stack now, innermost first. */
+  const callPath = () => {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 200;
+    const frames = bundleFrames(new Error());
+    Error.stackTraceLimit = limit;
+    return frames.map((line) => line.trim().replace(/^at /, '').replace(/ \(.*$/, '')).filter((name) => name !== '__thisEnter').join(' < ');
+  };
+  // The same hooks count how deep the bundle's own calls nest in one event (the C stack
+  // they would take on a board): the deepest nesting seen, and the names on that path.
+  const callDepth = { now: 0, deepest: 0, path: '' };
   const thisEnter = (self) => {
+    if (++callDepth.now > callDepth.deepest) {
+      callDepth.deepest = callDepth.now;
+      callDepth.path = callPath();
+    }
     if (self === null || (typeof self !== 'object' && typeof self !== 'function') || self === g) return;
     const depth = (methodDepth.get(self) || 0) + 1;
     methodDepth.set(self, depth);
@@ -1588,6 +1603,7 @@ export function createEspruino(options = {}) {
     }
   };
   const thisLeave = (self) => {
+    callDepth.now--;
     if (self === null || (typeof self !== 'object' && typeof self !== 'function') || self === g) return;
     methodDepth.set(self, methodDepth.get(self) - 1);
   };
@@ -1674,6 +1690,8 @@ export function createEspruino(options = {}) {
     stop,
     storage: storageModule,
     memory,
+    /** In bundles built with countMethodDepth: the deepest nesting of the bundle's calls so far, and its path. */
+    callDepth,
     /** Names from espruino-missing.json that V8 would not let us delete. */
     undeletable,
     get stopped() { return stopped; },

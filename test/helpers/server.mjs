@@ -113,7 +113,7 @@ process.on('exit', () => {
  *   (removed by stop()). Reuse one to keep Storage across restarts.
  * @returns {Promise<{ port: number, lane: string, pid: number, output: () => string,
  *   waitFor: (regex: RegExp, ms?: number) => Promise<RegExpMatchArray>, stop: () => Promise<void>,
- *   setEmulatedUsage: (jsVars: number) => void }>}
+ *   setEmulatedUsage: (jsVars: number) => void, exitStatus: () => null | { code: number, signal: string } }>}
  */
 export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, timeoutMs = 15000, workDir, cStackKb } = {}) {
   const bundle = path.resolve(bundlePath);
@@ -123,8 +123,10 @@ export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, 
   let command = interpreter.command;
   let args = interpreter.argsFor(bundle, dir);
   if (cStackKb && interpreter.lane === 'espruino') {
-    // The real interpreter with a C stack of a device's size (an ESP32 task has 25 KB).
-    args = ['-c', `ulimit -s ${Number(cStackKb)} && exec "$0" "$@"`, command, ...args];
+    // The real interpreter with a C stack of a device's size (an ESP32 task has 25 KB). Without
+    // address randomisation (setarch -R): a random stack start moved the limit by up to 4 KB
+    // from one run to the next; a board's task stack has no such offset.
+    args = ['-c', `ulimit -s ${Number(cStackKb)} && exec setarch "$(uname -m)" -R "$0" "$@"`, command, ...args];
     command = '/bin/sh';
   }
 
@@ -242,5 +244,8 @@ export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, 
     child.stdin.write(`usage ${jsVars}\n`);
   }
 
-  return { port: listeningPort, lane: interpreter.lane, pid: child.pid, output, waitFor, stop, setEmulatedUsage };
+  /** null while the process runs, else how it exited: { code, signal }. */
+  const exitStatus = () => exitInfo;
+
+  return { port: listeningPort, lane: interpreter.lane, pid: child.pid, output, waitFor, stop, setEmulatedUsage, exitStatus };
 }
