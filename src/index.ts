@@ -17,6 +17,6 @@ export type { StreamSource, Chunk } from './http/stream';
 export type { MaybePromise } from './http/maybe';
 export { Router } from './router';
 export type { RouteInfo } from './router';
-export type { Handler, Middleware, MiddlewareFunction, MiddlewareObject, Next } from './middleware/types';
+export type { Handler, Middleware, MiddlewareFunction, MiddlewareObject, MiddlewareHooks, Next } from './pipeline';
 export { ConsoleLogger, FileLogger, NoOpLogger } from './log/logger';
 export type { Logger, LogLevel } from './log/logger';

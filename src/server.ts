@@ -1,13 +1,11 @@
 // MicroServer: routes, middleware and the listening socket.
 import { Router, RouteInfo } from './router';
 import { Request, RouteParams } from './http/request';
-import { Response, responseOf } from './http/response';
+import { Response } from './http/response';
 import { Connection, ConnectionHost, responseHead, checkDeadline } from './http/connection';
 import { startInterval, stopTimer } from './platform/clock';
 import { isHttpError } from './http/errors';
-import { compose } from './middleware/compose';
-import { Handler, Middleware, Next } from './middleware/types';
-import { MaybePromise, isThenable } from './http/maybe';
+import { Pipeline, PipelineHost, Handler, Middleware, checkMiddleware } from './pipeline';
 import { Logger, ConsoleLogger } from './log/logger';
 import { listen, NetServer, Socket, writeSocket, socketOpen } from './platform/net';
 import { setting, DEFAULTS, FORCED_PORT, ServerSettings } from './settings';
@@ -31,14 +29,9 @@ export class MicroServer implements ConnectionHost {
   /** True once stop() is called: connections close after their current response. */
   stopping = false;
 
-  /**
-   * Runs a request through middleware and routing (what connections call): the
-   * composed chain itself, rebuilt when middleware is added, so a request
-   * costs no extra call to reach it.
-   */
-  handle: Next;
+  /** Runs requests through the middleware and the router: connections call its run() directly (a frame less). */
+  pipeline: Pipeline;
 
-  private middleware: Middleware[] = [];
   private listener: NetServer | null = null;
   /** Seconds counted while connections are open: their deadlines are set in it. */
   clock = 0;
@@ -52,7 +45,7 @@ export class MicroServer implements ConnectionHost {
     for (const key in DEFAULTS) settings[key] = setting(key as keyof ServerSettings, options[key as keyof ServerSettings]);
     this.logger = options.logger || new ConsoleLogger();
     this.router = options.router || new Router<Handler>();
-    this.handle = (req) => this.dispatch(req);
+    this.pipeline = new Pipeline(this, [], route as (req: Request, host: PipelineHost) => Handler | Response);
   }
 
   get<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this {
@@ -100,11 +93,13 @@ export class MicroServer implements ConnectionHost {
     return this.router.routes();
   }
 
-  /** Adds middleware: a function (req, next) or an object with handle(req, next). First added runs outermost. */
+  /**
+   * Adds middleware: hooks { before(req), after(req, res) }, a function (req, next)
+   * or an object with handle(req, next). First added runs outermost.
+   */
   addMiddleware(middleware: Middleware): this {
-    const list = this.middleware.concat([middleware]);
-    this.handle = compose(list, (req) => this.dispatch(req), (result, req) => this.checked(result, req));
-    this.middleware = list;
+    checkMiddleware(middleware);
+    this.pipeline.layers.push(middleware);
     const withLogger = middleware as { useLogger?: (logger: Logger) => void };
     if (typeof withLogger.useLogger === 'function') withLogger.useLogger(this.logger);
     return this;
@@ -162,35 +157,23 @@ export class MicroServer implements ConnectionHost {
       if (this.ticker === undefined) this.ticker = startInterval(() => tick(this, this.connections), 1000);
     }
   }
+}
 
-  /** What a handler or middleware answered, made a Response (a 500 that says what went wrong if it is none). */
-  private checked(result: MaybePromise<Response>, req: Request): MaybePromise<Response> {
-    return isThenable(result) ? result.then((res) => responseOf(res, req, this.logger)) : responseOf(result, req, this.logger);
+/** The innermost step: the route's handler (the pipeline calls it), or the answer when there is none. */
+function route(req: Request, app: MicroServer): Handler | Response {
+  if (req.path === '*') {
+    if (req.method !== 'OPTIONS') return Response.error('"*" is only valid with OPTIONS', 400);
+    return new Response(null, 204).addHeader('Allow', STANDARD_METHODS.join(', '));
   }
-
-  /** The innermost step: route, then call the handler. Errors become responses here, so middleware sees them. */
-  private dispatch(req: Request): Response | Promise<Response> {
-    try {
-      if (req.path === '*') {
-        if (req.method !== 'OPTIONS') return Response.error('"*" is only valid with OPTIONS', 400);
-        return new Response(null, 204).addHeader('Allow', STANDARD_METHODS.join(', '));
-      }
-      const match = this.router.match(req.method, req.path);
-      if (!match) return Response.error('Not Found', 404);
-      if (!match.handler) {
-        const allow = match.allow.join(', ');
-        if (req.method === 'OPTIONS') return new Response(null, 204).addHeader('Allow', allow + ', OPTIONS');
-        return Response.error('Method Not Allowed', 405).addHeader('Allow', allow);
-      }
-      req.pathParams = match.params;
-      const answer = match.handler(req);
-      if (answer instanceof Response) return answer;
-      const result = this.checked(answer, req);
-      return isThenable(result) ? result.then(undefined, (e) => this.errorResponse(req, e)) : result;
-    } catch (e) {
-      return this.errorResponse(req, e);
-    }
+  const match = app.router.match(req.method, req.path);
+  if (!match) return Response.error('Not Found', 404);
+  if (!match.handler) {
+    const allow = match.allow.join(', ');
+    if (req.method === 'OPTIONS') return new Response(null, 204).addHeader('Allow', allow + ', OPTIONS');
+    return Response.error('Method Not Allowed', 405).addHeader('Allow', allow);
   }
+  req.pathParams = match.params;
+  return match.handler;
 }
 
 /** A second passed. From the last: a deadline that closes a connection takes it out of the list only later, on 'close'. */

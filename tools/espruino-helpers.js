@@ -126,6 +126,7 @@ var __generator = function (thisArg, body) {
     if (op[0] & 5) throw op[1];
     return { value: op[0] ? op[1] : void 0, done: true };
   };
+  generator.step = step;
   generator.next = function (v) { return step([0, v]); };
   generator["throw"] = function (v) { return step([1, v]); };
   generator["return"] = function (v) { return step([2, v]); };
@@ -133,24 +134,27 @@ var __generator = function (thisArg, body) {
 };
 
 // @helper __awaiter
+// The body runs up to its first await from here, not from inside the Promise
+// executor, and resumes through __generator's own step (`generator.step`, not
+// next()): two C stack frames fewer under every async function.
 var __awaiter = function (thisArg, args, P, generatorFunction) {
-  return new Promise(function (resolve, reject) {
-    var generator, step, fulfilled, rejected;
-    step = function (result) {
-      if (result.done) resolve(result.value);
-      else Promise.resolve(result.value).then(fulfilled, rejected);
-    };
-    fulfilled = function (value) {
-      try { step(generator.next(value)); } catch (e) { reject(e); }
-    };
-    rejected = function (value) {
-      try { step(generator["throw"](value)); } catch (e) { reject(e); }
-    };
-    try {
-      generator = generatorFunction.apply(thisArg, args || []);
-      step(generator.next());
-    } catch (e) {
-      reject(e);
-    }
-  });
+  var resolve, reject, generator, step, fulfilled, rejected;
+  var promise = new Promise(function (res, rej) { resolve = res; reject = rej; });
+  step = function (result) {
+    if (result.done) resolve(result.value);
+    else Promise.resolve(result.value).then(fulfilled, rejected);
+  };
+  fulfilled = function (value) {
+    try { step(generator.step([0, value])); } catch (e) { reject(e); }
+  };
+  rejected = function (value) {
+    try { step(generator.step([1, value])); } catch (e) { reject(e); }
+  };
+  try {
+    generator = generatorFunction.apply(thisArg, args || []);
+    step(generator.step([0]));
+  } catch (e) {
+    reject(e);
+  }
+  return promise;
 };

@@ -3,7 +3,7 @@
 // stack figure measures.
 import { MicroServer, Response, Request } from '../../src/index';
 import { BearerAuthMiddleware, CORSMiddleware } from '../../src/middleware';
-import { Next } from '../../src/middleware/types';
+import { Next } from '../../src/pipeline';
 import { BENCH_SETTINGS, HELLO } from './parts';
 
 const app = new MicroServer(BENCH_SETTINGS);

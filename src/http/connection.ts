@@ -1,6 +1,8 @@
 // One client socket: its parser, its one deadline, keep-alive bookkeeping, and
 // writing responses with back-pressure. The flow per request:
-// data -> parser -> server.handle (middleware, router, handler) -> write -> next or close.
+// data -> parser -> the server's pipeline (middleware, router, handler) -> write -> next or close.
+// Each step returns before the next is called where it can: a request's C stack must not grow
+// with what it passes through (a board's task stack is 15-25 KB).
 //
 // The steps are plain functions taking the connection, not methods: Espruino
 // locks `this` about twice per method call and its lock count saturates at
@@ -38,7 +40,8 @@ export interface ConnectionHost extends ParserHost, UpgradeContext {
   /** Seconds counted while connections are open: what deadlines are set in. */
   clock: number;
   logger: Logger;
-  handle(req: Request): Response | Promise<Response>;
+  /** Runs a request through middleware and routing (see src/pipeline.ts): a Response or a promise that never rejects. */
+  pipeline: { run(req: Request, from: number, floor: number): Response | Promise<Response> };
   errorResponse(req: Request | null, error: unknown): Response;
   connectionClosed(connection: Connection): void;
 }
@@ -129,9 +132,6 @@ function listenForDrain(c: Connection): void {
   c.drainListener = true;
 }
 
-function socketData(this: OwnedSocket, data: string): void {
-  onData(this.owner, data);
-}
 
 function socketDrain(this: OwnedSocket): void {
   onDrain(this.owner);
@@ -151,7 +151,9 @@ export function checkDeadline(c: Connection): void {
   if (c.timerKind !== NO_TIMER && c.host.clock >= c.deadline) onTimer(c);
 }
 
-function onData(c: Connection, data: string): void {
+/** The socket's 'data' listener (Espruino calls it with this = the socket): one frame, not two. */
+function socketData(this: OwnedSocket, data: string): void {
+  const c = this.owner;
   if (c.closed) return;
   if (c.upgraded) {
     c.upgraded.onData(data);
@@ -169,8 +171,8 @@ function onData(c: Connection, data: string): void {
 
 function processInput(c: Connection): void {
   const parser = c.parser as RequestParser;
-  const result = parser.next();
-  if (result === NEED_MORE) {
+  const step = parser.next();
+  if (step === NEED_MORE) {
     if (parser.expectsContinue) {
       parser.expectsContinue = false;
       writeSocket(c.socket, 'HTTP/1.1 100 Continue\r\n\r\n');
@@ -178,15 +180,14 @@ function processInput(c: Connection): void {
     if (parser.inMessage && c.timerKind !== REQUEST_TIMER) setTimer(c, REQUEST_TIMER, c.host.bodyTimeout);
     return;
   }
-  if (result === ERROR) fail(c, parser.errorStatus, parser.errorMessage);
-  else {
-    // The request is out of the parser: keep it only for bytes pipelined behind (a stream may run for hours).
-    if (!parser.pending) delete c.parser;
-    dispatch(c, parser.message as ParsedMessage);
+  if (step === ERROR) {
+    fail(c, parser.errorStatus, parser.errorMessage);
+    return;
   }
-}
-
-function dispatch(c: Connection, message: ParsedMessage): void {
+  // The request is out of the parser: keep it only for bytes pipelined behind (a stream may run for hours).
+  if (!parser.pending) delete c.parser;
+  // The request runs from this frame (not a function more): see the top of the file.
+  const message = parser.message as ParsedMessage;
   const host = c.host;
   c.timerKind = NO_TIMER;
   c.served++;
@@ -196,7 +197,7 @@ function dispatch(c: Connection, message: ParsedMessage): void {
   const req = new Request(message, c.socket.remoteAddress || '-');
   let result: Response | Promise<Response>;
   try {
-    result = host.handle(req);
+    result = host.pipeline.run(req, 0, 0);
   } catch (e) {
     result = host.errorResponse(req, e);
   }

@@ -35,6 +35,8 @@ export class Request<P extends object = PathParams> {
    * the token, or what their verify function returned instead of `true`.
    */
   user?: any;
+  /** When LoggingMiddleware saw the request arrive (seconds, getTime()). */
+  startedAt?: number;
 
   private parsedQuery?: QueryParams;
   private parsedJson?: unknown;

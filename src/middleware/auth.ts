@@ -6,7 +6,7 @@ import { Request } from '../http/request';
 import { Response } from '../http/response';
 import { decodeComponent } from '../http/url';
 import { decodeUtf8, encodeUtf8 } from '../platform/text';
-import { Handler, Next } from './types';
+import { Handler, compose } from '../pipeline';
 import { MaybePromise, isThenable } from '../http/maybe';
 
 /**
@@ -113,14 +113,14 @@ function refusal(status: number, challenge: string): Response {
   return Response.error(status === 400 ? 'Malformed Authorization header' : 'Unauthorized', status).addHeader('WWW-Authenticate', challenge);
 }
 
-/** Passes `req` to `next` as `user` when `verdict` (or the promise of one) is truthy; otherwise 401 with `challenge`. */
-function admit(req: Request, next: Next, verdict: AuthVerdict, user: string, challenge: string): MaybePromise<Response> {
+/** Lets `req` in as `user` when `verdict` (or the promise of one) is truthy (undefined: go on); otherwise 401 with `challenge`. */
+function admit(req: Request, verdict: AuthVerdict, user: string, challenge: string): MaybePromise<Response | undefined> {
   if (isThenable(verdict as MaybePromise<AuthVerdict>)) {
-    return (verdict as Promise<AuthVerdict>).then((settled) => admit(req, next, settled, user, challenge));
+    return (verdict as Promise<AuthVerdict>).then((settled) => admit(req, settled, user, challenge));
   }
   if (!verdict) return refusal(401, challenge);
   req.user = verdict === true ? user : verdict;
-  return next(req);
+  return undefined;
 }
 
 /** What both schemes share: which requests app-wide use covers, and guarding one handler. */
@@ -131,16 +131,17 @@ abstract class AuthMiddleware {
     this.covers = coverage(paths);
   }
 
-  handle(req: Request, next: Next): MaybePromise<Response> {
-    return this.covers && !this.covers(req) ? next(req) : this.check(req, next);
+  /** Refuses a request without valid credentials (401, or 400 when malformed); lets the others go on. */
+  before(req: Request): MaybePromise<Response | undefined> {
+    return this.covers && !this.covers(req) ? undefined : this.check(req);
   }
 
   /** `handler` behind this check, for one route: app.get('/admin', auth.guard(handler)). */
   guard(handler: Handler): Handler {
-    return (req) => this.check(req, handler);
+    return compose([{ before: (req: Request) => this.check(req) }], handler);
   }
 
-  protected abstract check(req: Request, next: Next): MaybePromise<Response>;
+  protected abstract check(req: Request): MaybePromise<Response | undefined>;
 }
 
 /** HTTP Basic authentication: a user name and password, sent by browsers after their login prompt. */
@@ -165,7 +166,7 @@ export class BasicAuthMiddleware extends AuthMiddleware {
     }
   }
 
-  protected check(req: Request, next: Next): MaybePromise<Response> {
+  protected check(req: Request): MaybePromise<Response | undefined> {
     const encoded = credentials(req, 'basic');
     const bytes = encoded && BASE64.test(encoded) ? atob(encoded) : '';
     const colon = bytes.indexOf(':');
@@ -173,7 +174,7 @@ export class BasicAuthMiddleware extends AuthMiddleware {
     const user = bytes.substring(0, colon);
     const password = bytes.substring(colon + 1);
     const verdict = this.verify ? this.verify(decodeUtf8(user), decodeUtf8(password), req) : this.known(user, password);
-    return admit(req, next, verdict, decodeUtf8(user), this.challenge);
+    return admit(req, verdict, decodeUtf8(user), this.challenge);
   }
 
   /** True when the pair is one of `users`; every user is compared, so the time does not tell which names exist. */
@@ -208,13 +209,13 @@ export class BearerAuthMiddleware extends AuthMiddleware {
     }
   }
 
-  protected check(req: Request, next: Next): MaybePromise<Response> {
+  protected check(req: Request): MaybePromise<Response | undefined> {
     const token = credentials(req, 'bearer');
     // No token, or another scheme: the challenge alone, without an error code (RFC 6750 §3.1).
     if (token === undefined) return refusal(401, this.challenge);
     if (!B64_TOKEN.test(token)) return refusal(400, this.invalidRequest);
     const verdict = this.verify ? this.verify(token, req) : this.known(token);
-    return admit(req, next, verdict, token, this.invalidToken);
+    return admit(req, verdict, token, this.invalidToken);
   }
 
   /** True when `token` is one of `tokens`; every token is compared. */

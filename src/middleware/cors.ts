@@ -2,8 +2,6 @@
 // at construction, so a request costs a lookup and a string append.
 import { Request } from '../http/request';
 import { Response } from '../http/response';
-import { Next, whenReady } from './types';
-import { MaybePromise } from '../http/maybe';
 import { indexOfWhole } from '../platform/text';
 
 export interface CORSOptions {
@@ -55,18 +53,18 @@ export class CORSMiddleware {
     return 'Access-Control-Allow-Origin: ' + origin + '\r\nVary: Origin\r\n';
   }
 
-  handle(req: Request, next: Next): MaybePromise<Response> {
+  /** A preflight is answered here; other requests go on. */
+  before(req: Request): Response | undefined {
     const origin = req.headers.origin;
+    if (req.method !== 'OPTIONS' || origin === undefined || req.headers['access-control-request-method'] === undefined) return undefined;
     const head = this.originHead(origin);
-    if (req.method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined) {
-      const res = new Response(null, 204);
-      res.head += indexOfWhole(head, 'Allow-Origin') >= 0 ? head + this.extra + this.preflight : head;
-      return res;
-    }
-    const extra = indexOfWhole(head, 'Allow-Origin') >= 0 ? head + this.extra : head;
-    return whenReady(next(req), (res) => {
-      res.head += extra;
-      return res;
-    });
+    const res = new Response(null, 204);
+    res.head += indexOfWhole(head, 'Allow-Origin') >= 0 ? head + this.extra + this.preflight : head;
+    return res;
+  }
+
+  after(req: Request, res: Response): void {
+    const head = this.originHead(req.headers.origin);
+    res.head += indexOfWhole(head, 'Allow-Origin') >= 0 ? head + this.extra : head;
   }
 }

@@ -3,8 +3,6 @@ import { Request } from '../http/request';
 import { Response } from '../http/response';
 import { Logger, ConsoleLogger } from '../log/logger';
 import { now } from '../platform/clock';
-import { Next, whenReady } from './types';
-import { MaybePromise } from '../http/maybe';
 
 export class LoggingMiddleware {
   /** With no logger given, the app's logger is used once the middleware is added (else the console). */
@@ -14,13 +12,13 @@ export class LoggingMiddleware {
     if (!this.logger) this.logger = logger;
   }
 
-  handle(req: Request, next: Next): MaybePromise<Response> {
-    const start = now();
-    return whenReady(next(req), (res) => {
-      const ms = Math.round((now() - start) * 10) / 10;
-      if (!this.logger) this.logger = new ConsoleLogger();
-      this.logger.log(req.ip + ' | ' + req.method + ' ' + req.path + ' | ' + res.status + ' | ' + ms + 'ms', 'INFO');
-      return res;
-    });
+  before(req: Request): void {
+    req.startedAt = now();
+  }
+
+  after(req: Request, res: Response): void {
+    const ms = Math.round((now() - (req.startedAt as number)) * 10) / 10;
+    if (!this.logger) this.logger = new ConsoleLogger();
+    this.logger.log(req.ip + ' | ' + req.method + ' ' + req.path + ' | ' + res.status + ' | ' + ms + 'ms', 'INFO');
   }
 }

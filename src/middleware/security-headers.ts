@@ -4,8 +4,6 @@
 import { Request } from '../http/request';
 import { Response } from '../http/response';
 import { indexOfWhole } from '../platform/text';
-import { Next, whenReady } from './types';
-import { MaybePromise } from '../http/maybe';
 
 /** Each header's value, or false to leave it out. */
 export interface SecurityHeadersOptions {
@@ -25,7 +23,6 @@ export class SecurityHeadersMiddleware {
   /** Per header: "\n" + its lowercase name + ":", to find it in a response's head, and its line. */
   private markers: string[] = [];
   private lines: string[] = [];
-  private complete: (res: Response) => Response;
 
   constructor(options: SecurityHeadersOptions = {}) {
     const chosen: [string, string | false | undefined, string][] = [
@@ -46,17 +43,13 @@ export class SecurityHeadersMiddleware {
       this.lines.push(lines.head.substring(before));
     }
     this.all = lines.head;
-    this.complete = (res) => {
-      if (!res.head) res.head = this.all;
-      else {
-        const present = '\n' + res.head.toLowerCase();
-        for (let i = 0; i < this.markers.length; i++) if (indexOfWhole(present, this.markers[i]) < 0) res.head += this.lines[i];
-      }
-      return res;
-    };
   }
 
-  handle(req: Request, next: Next): MaybePromise<Response> {
-    return whenReady(next(req), this.complete);
+  after(_req: Request, res: Response): void {
+    if (!res.head) res.head = this.all;
+    else {
+      const present = '\n' + res.head.toLowerCase();
+      for (let i = 0; i < this.markers.length; i++) if (indexOfWhole(present, this.markers[i]) < 0) res.head += this.lines[i];
+    }
   }
 }

@@ -151,8 +151,7 @@ function flatJson(value: any): boolean {
  * as little JavaScript per value as it can: every Response.json pays for it.
  */
 export function jsonValueWithin(value: unknown, limit: number): boolean {
-  if (!isObject(value)) return true;
-  if (flatJson(value as object)) return true;
+  if (!isObject(value) || flatJson(value as object)) return true;
   const root = jsonContainer(value, null, '');
   // Containers still to look into, and the depth of each (the root's is 1).
   const pending: object[] = root ? [root] : [];
@@ -182,7 +181,9 @@ export function jsonValueWithin(value: unknown, limit: number): boolean {
  * when the value nests deeper than `maxDepth` or is circular (see jsonValueWithin).
  */
 export function jsonStringify(value: unknown, maxDepth: number): string {
-  if (!jsonValueWithin(value, maxDepth)) throw new Error('JSON data nested deeper than ' + maxDepth + ' levels, or circular');
+  // The common flat object is checked here, a call less deep (and less C stack) than the walk.
+  const flat = typeof value !== 'object' || value === null || flatJson(value);
+  if (!flat && !jsonValueWithin(value, maxDepth)) throw new Error('JSON data nested deeper than ' + maxDepth + ' levels, or circular');
   const json = JSON.stringify(value);
   if (json === undefined) return 'null';
   if (UNICODE) return encodeUtf8(json);

@@ -1,6 +1,6 @@
 // The opening handshake (RFC 6455 §4.2): checks the upgrade request and
 // answers 101 with the accept key, or refuses with the status the RFC names.
-import { Middleware } from '../middleware/types';
+import { Middleware } from '../pipeline';
 import { headerTokens, hasHeaderToken } from '../http/tokens';
 import { Request } from '../http/request';
 import { Response } from '../http/response';

@@ -6,8 +6,7 @@
 import { Request } from '../http/request';
 import { Response } from '../http/response';
 import { isThenable } from '../http/maybe';
-import { Handler } from '../middleware/types';
-import { compose } from '../middleware/compose';
+import { Handler, compose } from '../pipeline';
 import { handshake, isUpgradeRequest, WebSocketOptions } from './handshake';
 import { WebSocket } from './websocket';
 
