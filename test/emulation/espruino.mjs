@@ -20,7 +20,7 @@
 // Strings that cross the socket and Storage boundaries are byte strings (each
 // char 0-255, i.e. Buffer#toString('latin1')).
 
-import { MAX_NESTED_METHOD_CALLS } from '../../tools/gate.mjs';
+import { MAX_NESTED_METHOD_CALLS, MAX_CALL_DEPTH } from '../../tools/gate.mjs';
 import vm from 'node:vm';
 import net from 'node:net';
 import dgram from 'node:dgram';
@@ -1593,6 +1593,10 @@ export function createEspruino(options = {}) {
     if (++callDepth.now > callDepth.deepest) {
       callDepth.deepest = callDepth.now;
       callDepth.path = callPath();
+      if (callDepth.now > MAX_CALL_DEPTH) {
+        callDepth.now--;
+        throw error(`${callDepth.now + 1} nested calls (${callDepth.path}): deeper than the ${MAX_CALL_DEPTH} a board's C stack has room for (tools/gate.mjs MAX_CALL_DEPTH)`);
+      }
     }
     if (self === null || (typeof self !== 'object' && typeof self !== 'function') || self === g) return;
     const depth = (methodDepth.get(self) || 0) + 1;
