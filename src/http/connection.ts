@@ -205,7 +205,7 @@ function processInput(c: Connection): void {
     c.awaiting = req;
     if (host.handlerTimeout > 0) setTimer(c, HANDLER_TIMER, host.handlerTimeout);
     result.then((res) => settled(c, req, res), (e) => settled(c, req, host.errorResponse(req, e)));
-  } else respond(c, req, result);
+  } else send(c, result, req);
 }
 
 /** A handler's promise settled: answer, unless the handler timer already answered for it. */
@@ -213,35 +213,38 @@ function settled(c: Connection, req: Request, res: Response): void {
   if (c.awaiting !== req) return;
   c.awaiting = null;
   c.timerKind = NO_TIMER;
-  respond(c, req, res);
+  send(c, res, req);
 }
 
 function handlerTimedOut(c: Connection): void {
   const req = c.awaiting as Request;
   c.awaiting = null;
   c.host.logger.log('Handler for ' + req.method + ' ' + req.path + ' did not answer within ' + c.host.handlerTimeout + ' s: 503 sent', 'ERROR');
-  respond(c, req, Response.error('The handler did not answer in time', 503));
-}
-
-function respond(c: Connection, req: Request, res: Response): void {
-  if (c.closed) return;
-  res = responseOf(res, req, c.host.logger);
-  if (res.closeConnection) c.closeAfter = true;
-  send(c, res, req.method === 'HEAD', req.version);
+  send(c, Response.error('The handler did not answer in time', 503), req);
 }
 
 /** A response that ends the connection: protocol errors, timeouts. */
 function fail(c: Connection, status: number, message: string): void {
   c.closeAfter = true;
   c.timerKind = NO_TIMER;
-  send(c, Response.error(message, status), false, 11);
+  send(c, Response.error(message, status), null);
 }
 
 function connectionLine(c: Connection, version: number): string {
   return c.closeAfter ? 'Connection: close\r\n' : version === 10 ? 'Connection: keep-alive\r\n' : '';
 }
 
-function send(c: Connection, res: Response, headOnly: boolean, version: number): void {
+/** Writes the response to `req` (null: to a request that could not be read). */
+function send(c: Connection, res: Response, req: Request | null): void {
+  if (c.closed) return;
+  let headOnly = false;
+  let version = 11;
+  if (req) {
+    res = responseOf(res, req, c.host.logger);
+    headOnly = req.method === 'HEAD';
+    version = req.version;
+  }
+  if (res.closeConnection) c.closeAfter = true;
   if (res.upgrade && res.status === 101) {
     switchProtocols(c, res, res.upgrade);
     return;
@@ -293,7 +296,8 @@ function sendStream(c: Connection, res: Response, stream: Puller, headOnly: bool
   c.streaming = stream;
   listenForDrain(c);
   if (stream.subscribe) stream.subscribe(() => sourceReady(c, stream));
-  pump(c);
+  // The first chunk is pulled from a timer, on a fresh stack: a generator source nests a few calls deep.
+  startTimer(() => { if (c.streaming === stream) pump(c); }, 0);
 }
 
 function sourceReady(c: Connection, stream: Puller): void {

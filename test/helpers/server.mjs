@@ -38,6 +38,13 @@ async function waitUntilAccepting(port, timeoutMs) {
 }
 
 /** 'espruino' when tests run on the real interpreter, else 'emulation' (for test names). */
+/**
+ * The C stack (KB of `ulimit -s`) the real interpreter runs every test server with unless told
+ * otherwise: every app must serve within it (an ESP32's 25 KB task stack is about 44 KB of this
+ * 64-bit build's, a C3's 15 KB about 30; see tools/gate.mjs MAX_CALL_DEPTH). 0: no limit.
+ */
+export const DEVICE_STACK_KB = 24;
+
 export function lane() {
   return process.env.ESPRUINO ? 'espruino' : 'emulation';
 }
@@ -108,14 +115,14 @@ process.on('exit', () => {
  * @param {'esp32'|'linux'|'c3'} [options.mode='esp32']
  * @param {object} [options.env] Extra environment variables for the child.
  * @param {number} [options.timeoutMs=15000]
- * @param {number} [options.cStackKb] On the real interpreter, run with this C stack size (ulimit -s).
+ * @param {number} [options.cStackKb=DEVICE_STACK_KB] On the real interpreter, run with this C stack size (ulimit -s); 0: no limit.
  * @param {string} [options.workDir] Directory to run in (kept), instead of a fresh temp dir
  *   (removed by stop()). Reuse one to keep Storage across restarts.
  * @returns {Promise<{ port: number, lane: string, pid: number, output: () => string,
  *   waitFor: (regex: RegExp, ms?: number) => Promise<RegExpMatchArray>, stop: () => Promise<void>,
  *   setEmulatedUsage: (jsVars: number) => void, exitStatus: () => null | { code: number, signal: string } }>}
  */
-export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, timeoutMs = 15000, workDir, cStackKb } = {}) {
+export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, timeoutMs = 15000, workDir, cStackKb = DEVICE_STACK_KB } = {}) {
   const bundle = path.resolve(bundlePath);
   const dir = workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'espruino-server-'));
   const ownsDir = workDir === undefined;

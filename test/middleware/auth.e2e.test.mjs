@@ -228,8 +228,8 @@ for (const mode of ['esp32', 'linux']) {
 
 describe(`Response.json on an ESP32-sized C stack (${lane()})`, () => {
   let app;
-  // 40 KB, as the JSON bomb test in test/http/core.test.mjs: the ESP32's 25 KB scaled for 64-bit frames.
-  before(async () => { app = await startApp('test/fixtures/auth.ts', { cStackKb: 40 }); });
+  // At DEVICE_STACK_KB, as every test server on the real interpreter (see test/helpers/server.mjs).
+  before(async () => { app = await startApp('test/fixtures/auth.ts'); });
   after(() => app.stop());
 
   test('data nested 100 deep, or circular, is refused before JSON.stringify, and the interpreter lives on', async () => {
