@@ -27,9 +27,10 @@ export interface MiddlewareObject {
 }
 
 /**
- * The flat form. `before` may answer instead of the inner steps (a Response,
- * or undefined to go on); `after` sees the response on its way out and may
- * change it, or answer another (undefined keeps it). Either may return a promise.
+ * The flat form. `before` may answer instead of the inner steps (a Response;
+ * anything else goes on); `after` sees the response on its way out and may
+ * change it, or answer another Response (anything else keeps it). Either may
+ * return a promise.
  */
 export interface MiddlewareHooks {
   before?(req: Request): MaybePromise<Response | void>;
@@ -44,11 +45,6 @@ export function checkMiddleware(middleware: Middleware): void {
   const object = middleware as MiddlewareObject & MiddlewareHooks;
   if (object && (typeof object.handle === 'function' || typeof object.before === 'function' || typeof object.after === 'function')) return;
   throw new Error('Middleware must be a function (req, next), an object with handle(req, next), or hooks { before(req), after(req, res) }');
-}
-
-/** True for a middleware of the wrapping form. */
-function wraps(layer: Middleware): boolean {
-  return typeof layer === 'function' || typeof (layer as MiddlewareObject).handle === 'function';
 }
 
 /** What the loop needs of its owner: the error answer, and where a missing Response is logged. */
@@ -80,18 +76,16 @@ export class Pipeline {
     try {
       for (; at < layers.length; at++) {
         const layer = layers[at];
-        if (wraps(layer)) {
+        if (typeof layer === 'function' || (layer as MiddlewareObject).handle) {
           // Called from here, not from a helper: a frame less under the middleware.
-          const next = nextAfter(this, at);
+          const next = nextAfter(this, at, req);
           res = typeof layer === 'function' ? layer(req, next) : (layer as MiddlewareObject).handle(req, next);
           break;
         }
-        const before = (layer as MiddlewareHooks).before;
-        if (!before) continue;
-        res = before.call(layer, req);
-        if (res === undefined) continue;
+        if (!(layer as MiddlewareHooks).before) continue;
+        res = (layer as Required<MiddlewareHooks>).before(req);
+        if (res instanceof Response) break;
         if (isThenable(res)) return resumeBelow(this, req, at, floor, res);
-        break;
       }
       if (at === layers.length) {
         const handler = this.pick(req, this.host);
@@ -111,13 +105,13 @@ export class Pipeline {
 
 /** A `before` answered with a promise: go on below it when it settles with nothing, else turn back with its answer. */
 function resumeBelow(pipeline: Pipeline, req: Request, at: number, floor: number, early: Promise<Response | void>): Promise<Response> {
-  return early.then((answer) => answer === undefined ? pipeline.run(req, at + 1, floor) : climb(pipeline, req, at - 1, floor, answer),
+  return early.then((answer) => answer instanceof Response ? climb(pipeline, req, at - 1, floor, answer) : pipeline.run(req, at + 1, floor),
     (e) => climb(pipeline, req, at - 1, floor, errorOf(pipeline, req, e)));
 }
 
 /** The next() of a wrapping middleware at `at`: runs the layers inside it from a promise job (a fresh stack). */
-function nextAfter(pipeline: Pipeline, at: number): Next {
-  return (inner) => Promise.resolve(inner).then((r) => pipeline.run(r, at + 1, at + 1));
+function nextAfter(pipeline: Pipeline, at: number, req: Request): Next {
+  return (inner) => Promise.resolve(inner || req).then((r) => pipeline.run(r, at + 1, at + 1));
 }
 
 function errorOf(pipeline: Pipeline, req: Request, error: unknown): Response {
@@ -140,13 +134,12 @@ function climb(pipeline: Pipeline, req: Request, at: number, floor: number, valu
     } catch (e) {
       changed = errorOf(pipeline, req, e);
     }
-    if (changed === undefined) continue;
-    if (isThenable(changed)) {
+    if (changed instanceof Response) res = changed;
+    else if (isThenable(changed)) {
       const kept = res;
-      return changed.then((answer) => climb(pipeline, req, at - 1, floor, answer === undefined ? kept : answer),
+      return changed.then((answer) => climb(pipeline, req, at - 1, floor, answer instanceof Response ? answer : kept),
         (e) => climb(pipeline, req, at - 1, floor, errorOf(pipeline, req, e)));
     }
-    res = pipeline.check(changed, req);
   }
   return res;
 }
