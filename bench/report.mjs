@@ -29,7 +29,7 @@ function formatValue(value, unit) {
 function cells(figure) {
   return {
     figure: figure.figure,
-    value: figure.error ? `failed: ${figure.error}` : formatValue(figure.value, figure.unit),
+    value: figure.error ? `failed: ${figure.error}` : figure.above !== undefined ? `> ${formatValue(figure.above, figure.unit)}` : formatValue(figure.value, figure.unit),
     reference: figure.reference ? `${formatValue(figure.reference.value, figure.unit)} (${figure.reference.name})` : '—',
     ratio: figure.ratio === null || figure.ratio === undefined ? '—' : `${formatNumber(figure.ratio)} ×`,
     target: figure.target ? figure.target.text : '—',

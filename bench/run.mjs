@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [--out <dir>] [--only sizes|throughput|memory]
+// npm run bench [-- --quick] [--out <dir>] [--only sizes|throughput|latency|memory|stack]
 //
 // Measures MicroServer beside two references in one run: sizes, CPU per
-// request, throughput, WebSocket and SSE rates, JsVars, a leak check (each
+// request, throughput, latency on one keep-alive connection, WebSocket and SSE
+// rates, JsVars, a leak check, the smallest C stack per app shape (each
 // figure's row in RESULTS.md says how it was measured). Interpreters:
-//   ESPRUINO        the default Linux build: CPU and throughput figures
-//   ESPRUINO_ESP32  a build like the ESP32 (fixed heap of JsVars, byte strings): memory figures
+//   ESPRUINO        the default Linux build: CPU, throughput and latency figures
+//   ESPRUINO_ESP32  a build like the ESP32 (fixed heap of JsVars, byte strings): memory and C stack figures
 //   ESPRUINO_C3     a build with 4095 JsVars: how many connections fit a C3
 // Without ESPRUINO only the sizes are measured. Writes RESULTS.md and
 // results.json into bench/ (or --out). Exits 1 if a figure could not be measured.
@@ -15,6 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { measureSizes } from './sizes.mjs';
 import { runThroughput } from './throughput.mjs';
 import { runMemory } from './memory.mjs';
+import { runLatency, CLIENTS, BIG_SIZES, SMALL_POST_BODY, percentile } from './latency.mjs';
+import { runStacks, STACK_APPS } from './stack-figures.mjs';
+import { startInterpreter, describeBuild } from './interpreter.mjs';
 import { median, errorSummary, consoleTable, writeResults } from './report.mjs';
 
 /** How much each run measures: the default, and --quick (a smoke test of the harness). */
@@ -24,12 +28,16 @@ export const CONFIGS = {
     sseWarmupMs: 500, sseMs: 2000, deadlineMs: 60000,
     idleClients: 20, memoryReps: 3, capacityLimit: 400,
     leakWarmupRequests: 200, leakWarmupSessions: 5, leakRequests: 10000, leakSessions: 200, leakDeadlineMs: 300000,
+    latencyWarmup: 10, latencyRequests: 60, latencyTimeoutMs: 5000,
+    stackMaxKb: 64, stackTimeoutMs: 15000,
   },
   quick: {
     reps: 1, warmupOps: 30, sampleCpuSeconds: 0.05, minOps: 30, maxOps: 300, maxCloseOps: 100,
     sseWarmupMs: 100, sseMs: 300, deadlineMs: 30000,
     idleClients: 3, memoryReps: 1, capacityLimit: 400,
     leakWarmupRequests: 20, leakWarmupSessions: 1, leakRequests: 100, leakSessions: 3, leakDeadlineMs: 60000,
+    latencyWarmup: 3, latencyRequests: 10, latencyTimeoutMs: 5000,
+    stackMaxKb: 64, stackTimeoutMs: 15000,
   },
 };
 
@@ -48,9 +56,15 @@ export const TARGETS = {
   'jsvars.per.websocket': { on: 'value', bound: 60, text: '≤ 60 JsVars' },
   'jsvars.per.sse': { on: 'value', bound: 40, text: '≤ 40 JsVars' },
   'jsvars.leak': { on: 'magnitude', bound: 10, text: 'within 10 JsVars' },
+  // Latency on one reused keep-alive connection: both clients are held to each target.
+  'latency.hello.http': { on: 'ratio', bound: 2, text: '≤ 2 × the net server (medians)' },
+  'latency.hello.raw': { on: 'ratio', bound: 2, text: '≤ 2 × the net server (medians)' },
+  'latency.post.http': { on: 'ratio', bound: 1.2, text: 'as fast as a GET: ≤ 1.2 × the hello GET (medians)' },
+  'latency.post.raw': { on: 'ratio', bound: 1.2, text: 'as fast as a GET: ≤ 1.2 × the hello GET (medians)' },
+  ...Object.fromEntries(STACK_APPS.filter((app) => !app.reference).map((app) => ['stack.' + app.key, { on: 'value', bound: 24, text: '≤ 24 KB' }])),
 };
 
-const SECTIONS = ['sizes', 'throughput', 'memory'];
+const SECTIONS = ['sizes', 'throughput', 'latency', 'memory', 'stack'];
 
 function parseArgs(argv) {
   const args = { quick: false, out: path.dirname(fileURLToPath(import.meta.url)), only: null };
@@ -70,7 +84,7 @@ function parseArgs(argv) {
  * A figure row: its target (if any) judged on the value or the ratio to the
  * reference (none when `noRatio`: a reference that is context, not a yardstick).
  */
-function figure(id, label, unit, value, { reference = null, noRatio = false, build, version, detail = '', samples, date, error } = {}) {
+function figure(id, label, unit, value, { reference = null, noRatio = false, build, version, detail = '', samples, date, error, above } = {}) {
   const ratio = reference && !noRatio && value !== null && reference.value ? value / reference.value : null;
   const target = TARGETS[id] || null;
   let met = null;
@@ -78,7 +92,9 @@ function figure(id, label, unit, value, { reference = null, noRatio = false, bui
     const compared = { value, ratio, magnitude: Math.abs(value) }[target.on];
     met = compared === null ? null : compared <= target.bound;
   }
-  return { id, figure: label, unit, value, reference, ratio, target, met, build, version, date, detail, samples, ...(error ? { error } : {}) };
+  // `above`: the value is beyond what was measured (more than `above`): no number, and any bound on the value is missed.
+  if (above !== undefined && !error) met = target ? (target.on === 'value' && above >= target.bound ? false : null) : null;
+  return { id, figure: label, unit, value, reference, ratio, target, met, build, version, date, detail, samples, ...(above !== undefined ? { above } : {}), ...(error ? { error } : {}) };
 }
 
 function describe(variable, binary, build, fallback) {
@@ -121,6 +137,72 @@ function throughputFigures(samples, build, date, cfg) {
 
 function formatMicros(seconds) {
   return String(Math.round(seconds * 1e7) / 10);
+}
+
+const CLIENT_NAMES = {
+  http: 'Node http client',
+  raw: 'raw socket, one write per request',
+};
+const CLIENT_HOW = {
+  http: "Node's http.request with a keep-alive Agent (maxSockets 1); Node 20 sends each request (head and body) in one writev",
+  raw: 'a net.Socket with TCP_NODELAY writing each request in one write, as curl does',
+};
+
+function latencyFigures(samples, build, date, cfg) {
+  const common = { build: build.label, version: build.version, date };
+  const round = (ms) => Math.round(ms * 1000) / 1000;
+  const runs = (key) => samples[key].map((run) => ({ ...run, latencies: run.latencies.map(round) }));
+  const mid = (key) => median(samples[key].map((run) => run.median));
+  const p99 = (key) => percentile(samples[key].flatMap((run) => run.latencies), 99);
+  const ms = (value) => value.toFixed(2);
+  const how = (key) => {
+    const list = samples[key];
+    const count = list.reduce((n, run) => n + run.latencies.length, 0);
+    const bytes = samples[key.replace(/\.http$/, '.raw')][0].responseBytes;
+    return `${CLIENT_HOW[key.slice(key.lastIndexOf('.') + 1)]}; per run a fresh connection, ${cfg.latencyWarmup} warm-up requests, then ${cfg.latencyRequests} timed ones, each sent once the previous answer was complete (its status and body checked); median of ${list.length} runs' medians (${list.map((run) => ms(run.median)).join(', ')} ms), p99 of all ${count} requests ${ms(p99(key))} ms, slowest ${ms(Math.max(...list.map((run) => run.max)))} ms; the response is ${bytes} bytes (head and body): ${Math.ceil(bytes / 536)} piece(s) of Espruino's 536`;
+  };
+  const rows = [];
+  for (const client of CLIENTS) {
+    const name = CLIENT_NAMES[client];
+    const key = (scenario) => `${scenario}.${client}`;
+    const hello = { name: `hello GET, ${name}`, value: mid(key('hello')) };
+    const helloP99 = { name: `hello GET, ${name}`, value: p99(key('hello')) };
+    rows.push(
+      figure(`latency.hello.${client}`, `Latency, median: GET hello JSON, one reused keep-alive connection (${name})`, 'ms', mid(key('hello')), {
+        reference: { name: `minimal net server, ${name}`, value: mid(key('minimal')) }, detail: `${how(key('hello'))}. The net server: ${how(key('minimal'))}`, samples: runs(key('hello')), ...common,
+      }),
+      figure(`latency.hello.p99.${client}`, `Latency, p99: GET hello JSON, one reused keep-alive connection (${name})`, 'ms', p99(key('hello')), {
+        reference: { name: `minimal net server, ${name}`, value: p99(key('minimal')) }, detail: 'the 99th percentile of every timed request of the runs above (both servers)', ...common,
+      }),
+      figure(`latency.post.${client}`, `Latency, median: POST ${Buffer.byteLength(SMALL_POST_BODY)}-byte JSON to /echo, one reused keep-alive connection (${name})`, 'ms', mid(key('post')), {
+        reference: hello, detail: `${how(key('post'))}; req.json parsed and sent back with Response.json`, samples: runs(key('post')), ...common,
+      }),
+      figure(`latency.post.p99.${client}`, `Latency, p99: POST ${Buffer.byteLength(SMALL_POST_BODY)}-byte JSON to /echo, one reused keep-alive connection (${name})`, 'ms', p99(key('post')), {
+        reference: helloP99, detail: 'the 99th percentile of every timed request of the runs above', ...common,
+      }),
+      ...BIG_SIZES.map((size) => figure(`latency.big.${size}.${client}`, `Latency, median: GET a ${size / 1024} KB text body (bench/apps/big.ts), one reused keep-alive connection (${name})`, 'ms', mid(key('big.' + size)), {
+        reference: hello, detail: `${how(key('big.' + size))}. More than one piece: the second waits for the client's delayed ACK of the first (Nagle; 40 ms on Linux)`, samples: runs(key('big.' + size)), ...common,
+      })),
+    );
+  }
+  return rows;
+}
+
+const STACK_WHAT = "KB of ulimit -s on the 64-bit ESP32-memory Linux build (an ESP32's 25 KB task stack ≈ 44 KB here, a C3's 15 KB ≈ 30 KB)";
+
+function stackFigures(stacks, build, date) {
+  const common = { build: build.label, version: build.version, date };
+  const reference = stacks.reference && !stacks.reference.error && stacks.reference.value !== null ? { name: 'minimal net server', value: stacks.reference.value } : null;
+  return STACK_APPS.map((app) => {
+    const result = stacks[app.key];
+    const id = 'stack.' + app.key;
+    const label = `Smallest C stack: ${app.label}`;
+    const detail = `${STACK_WHAT}: the smallest at which it boots and answers the scenario correctly, bisected between 8 and ${result.hi} KB (setarch -R: no address randomisation; a crash, a wrong answer or silence is "does not fit"). Scenario: ${app.what}`;
+    const extra = app.reference ? {} : { reference };
+    if (result.error) return figure(id, label, 'KB', null, { ...common, ...extra, detail, error: result.error });
+    if (result.value === null) return figure(id, label, 'KB', null, { ...common, ...extra, detail: `does not fit even ${result.hi} KB. ${detail}`, above: result.hi });
+    return figure(id, label, 'KB', result.value, { ...common, ...extra, detail });
+  });
 }
 
 function memoryFigures(memory, builds, date) {
@@ -166,6 +248,8 @@ async function main() {
       'JsVars: process.memory().usage (it collects garbage first), typed on the interpreter\'s console. The boot figures are the first reading, a second after the interpreter started; later readings include the reading\'s own line in the console history (the same line each time, kept once). A 64-bit Linux build\'s JsVar is 18 bytes, not the ESP32\'s 14: counts of objects match a device, long strings take somewhat fewer JsVars than on it.',
       'CPU and throughput are measured with bundles loaded from RAM: the Linux build reads code kept in Storage through its flash file (opened, read and closed for every read; a device maps its flash into memory), which made Storage-run code several times slower there. The JsVar figures run from Storage as on a flashed board, except the RAM boot figure and the leak check.',
       'The bench apps (bench/apps/) allow 32 connections and 1,000,000 requests per keep-alive connection (the reference never closes one); the memory figures lift examples/basic.ts\'s maxConns and keepAliveTimeout on the console to hold idle connections while they are counted.',
+      'Latency: sequential requests on one reused keep-alive connection (one in flight, the next sent when the previous answer is complete), after a warm-up, on the default build, with the other servers stopped (SIGSTOP) meanwhile. Espruino sends socket data in pieces of 536 bytes and never sets TCP_NODELAY: on a reused connection a response of more than 536 bytes (head included) waits for the client\'s delayed ACK of its first piece (Nagle), 40 ms on Linux and up to 200 ms on Windows.',
+      'Smallest C stack: bench/stack.mjs starts each app on the ESP32-memory build under ulimit -s K without address randomisation and bisects K; the Linux build segfaults where a board would throw "Too much recursion" or reset. The 64-bit Linux process has used about 9 KB before its main loop runs, so an ESP32\'s 25 KB task stack is about 44 KB here and a C3\'s 15 KB about 30 KB.',
     ],
   };
 
@@ -199,6 +283,17 @@ async function main() {
         results.figures.push(figure('throughput', 'CPU and throughput figures', '', null, { build: espruino, date, error: errorSummary(e) }));
       }
     }
+    if (runs('latency')) {
+      log(`Latency on ${espruino}:`);
+      try {
+        const { samples, build } = await runLatency(espruino, cfg, log);
+        results.builds.default ||= describe('ESPRUINO', espruino, build);
+        results.figures.push(...latencyFigures(samples, results.builds.default, date, cfg));
+      } catch (e) {
+        log(`  FAILED: ${e.stack}`);
+        results.figures.push(figure('latency', 'Latency figures', '', null, { build: espruino, date, error: errorSummary(e) }));
+      }
+    }
     if (runs('memory')) {
       log(`Memory on ${esp32}, capacity on ${c3}:`);
       try {
@@ -211,6 +306,26 @@ async function main() {
         log(`  FAILED: ${e.stack}`);
         results.figures.push(figure('memory', 'Memory figures', '', null, { build: esp32, date, error: errorSummary(e) }));
       }
+    }
+  }
+
+  if (espruino && runs('stack')) {
+    const esp32 = process.env.ESPRUINO_ESP32 || espruino;
+    log(`Smallest C stack on ${esp32}:`);
+    try {
+      const stacks = await runStacks(cfg, log);
+      if (!results.builds.esp32) {
+        const interpreter = await startInterpreter(esp32);
+        try {
+          results.builds.esp32 = describe(process.env.ESPRUINO_ESP32 ? 'ESPRUINO_ESP32' : 'ESPRUINO', esp32, await describeBuild(interpreter), process.env.ESPRUINO_ESP32 ? '' : 'ESPRUINO_ESP32 is not set: memory figures from the default build');
+        } finally {
+          await interpreter.stop();
+        }
+      }
+      results.figures.push(...stackFigures(stacks, results.builds.esp32, date));
+    } catch (e) {
+      log(`  FAILED: ${e.stack}`);
+      results.figures.push(figure('stack', 'Smallest C stack figures', '', null, { build: esp32, date, error: errorSummary(e) }));
     }
   }
 

@@ -14,6 +14,11 @@ import { lane } from '../helpers/server.mjs';
 import { ResponseReader, runHttp, runWebSocketEcho, openEventStream, closeAll, request, webSocketSession } from '../../bench/load.mjs';
 import { REQUESTS, WS_PAYLOAD, jsonBody } from '../../bench/throughput.mjs';
 import { TARGETS } from '../../bench/run.mjs';
+import { percentile, LATENCY_SCENARIOS, SMALL_POST_BODY } from '../../bench/latency.mjs';
+import { STACK_APPS } from '../../bench/stack-figures.mjs';
+import { stackClient } from '../../bench/stack.mjs';
+import { startServer } from '../helpers/server.mjs';
+import { freePort } from '../helpers/ports.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -68,6 +73,51 @@ test('the POST body is JSON of exactly 1 KB', () => {
   const body = jsonBody(1024);
   assert.equal(Buffer.byteLength(body), 1024);
   assert.ok(JSON.parse(body).readings.length > 10);
+});
+
+test('latency: nearest-rank percentiles; the POST body is about 400 bytes of JSON', () => {
+  const values = Array.from({ length: 200 }, (_, i) => 200 - i);
+  assert.equal(percentile(values, 50), 100);
+  assert.equal(percentile(values, 99), 198);
+  assert.equal(percentile([3], 99), 3);
+  assert.equal(Buffer.byteLength(SMALL_POST_BODY), 400);
+  assert.ok(JSON.parse(SMALL_POST_BODY));
+});
+
+describe(`the stack figures' scenarios pass on their apps with the usual stack (${lane()})`, () => {
+  for (const app of STACK_APPS) {
+    test(app.key, { timeout: 60000 }, async () => {
+      let server;
+      if (app.reference) {
+        const port = await freePort();
+        const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-test-')), 'reference.js');
+        fs.writeFileSync(script, `var PORT = ${port};\n` + fs.readFileSync(path.join(ROOT, 'bench', 'reference', app.reference), 'utf8'));
+        server = await startServer(script, { port, mode: 'esp32' });
+      } else {
+        server = await startApp(app.entry, { mode: 'esp32', board: app.board });
+      }
+      const client = stackClient(server.port);
+      try {
+        await app.scenario(client, server);
+      } finally {
+        client.close();
+        await server.stop();
+      }
+    });
+  }
+});
+
+test(`latency: bench/apps/big.ts answers every latency scenario (${lane()})`, { timeout: 60000 }, async () => {
+  const app = await startApp('bench/apps/big.ts', { mode: 'linux' });
+  try {
+    for (const { request: req } of LATENCY_SCENARIOS.filter((s) => s.server !== 'minimal')) {
+      const res = await fetch(app.url + req.path, { method: req.method, headers: req.headers, body: req.body || undefined });
+      assert.equal(res.status, 200, req.path);
+      assert.equal(await res.text(), req.expected, req.path);
+    }
+  } finally {
+    await app.stop();
+  }
 });
 
 describe(`bench load generators against the bench apps (${lane()})`, () => {
@@ -156,12 +206,24 @@ test(`with ESPRUINO: a --quick run measures every figure (${lane()})`, { skip: !
     for (const id of ['cpu.hello.keepalive', 'cpu.hello.keepalive.c-http', 'cpu.hello.close', 'cpu.post.echo', 'cpu.route', 'cpu.route.middleware',
       'rps.hello.1', 'rps.hello.8', 'ws.roundtrips', 'cpu.ws.message', 'sse.events', 'jsvars.boot.storage', 'jsvars.boot.ram',
       'jsvars.per.keepalive', 'jsvars.per.websocket', 'jsvars.per.sse', 'capacity.c3', 'jsvars.leak', 'jsvars.boot.hello',
-      'jsvars.boot.plugin.websocket', 'jsvars.boot.plugin.sse', 'jsvars.boot.plugin.static', 'jsvars.boot.plugin.wifi']) assert.ok(ids.includes(id), `${id} missing`);
+      'jsvars.boot.plugin.websocket', 'jsvars.boot.plugin.sse', 'jsvars.boot.plugin.static', 'jsvars.boot.plugin.wifi',
+      'latency.hello.http', 'latency.hello.raw', 'latency.hello.p99.http', 'latency.hello.p99.raw', 'latency.post.http', 'latency.post.raw',
+      'latency.post.p99.http', 'latency.post.p99.raw', 'latency.big.2048.http', 'latency.big.10240.raw',
+      'stack.reference', 'stack.hello', 'stack.basic', 'stack.full', 'stack.three-middlewares']) assert.ok(ids.includes(id), `${id} missing`);
     for (const figure of json.figures) {
       assert.equal(figure.error, undefined, figure.id);
-      assert.ok(Number.isFinite(figure.value), `${figure.id}: ${figure.value}`);
+      // A C stack beyond the bisection's top is reported as "> N KB", without a number.
+      if (figure.above !== undefined) assert.ok(figure.id.startsWith('stack.') && figure.value === null && figure.above > 0, figure.id);
+      else assert.ok(Number.isFinite(figure.value), `${figure.id}: ${figure.value}`);
       if (!figure.id.startsWith('size.')) assert.match(figure.version, /^2v\d\d/, figure.id);
     }
+    const stackReference = json.figures.find((f) => f.id === 'stack.reference');
+    assert.ok(stackReference.value >= 8 && stackReference.value <= 64, `the net server's stack: ${stackReference.value}`);
+    assert.match(json.figures.find((f) => f.id === 'stack.hello').detail, /ulimit -s on the 64-bit ESP32-memory Linux build/);
+    const latency = json.figures.find((f) => f.id === 'latency.hello.raw');
+    assert.equal(latency.reference.name, 'minimal net server, raw socket, one write per request');
+    assert.ok(latency.value > 0 && latency.reference.value > 0);
+    assert.equal(json.figures.find((f) => f.id === 'latency.post.raw').reference.value, latency.value, 'the POST is compared with the GET');
     for (const id of Object.keys(TARGETS)) assert.equal(typeof json.figures.find((f) => f.id === id).met, 'boolean', id);
     const boot = json.figures.find((f) => f.id === 'jsvars.boot.storage');
     assert.ok(boot.value < json.figures.find((f) => f.id === 'jsvars.boot.ram').value, 'code in flash takes fewer JsVars than in RAM');
