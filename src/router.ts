@@ -172,7 +172,7 @@ export class Router<H> {
     if (!node) {
       const segments = path.split('/');
       if (segments.length > this.maxSegments || segments[0] !== '') return null;
-      node = this.walk(this.root, segments, 1, values);
+      node = this.walk(segments, values);
       if (!node || !node.handlers) return null;
     }
     const handlers = node.handlers as { [method: string]: H };
@@ -196,31 +196,56 @@ export class Router<H> {
     return allow;
   }
 
-  /** Depth-first: the static child, then <int:>, <param>, <path:>, so /users/new beats /users/<id>. */
-  private walk(node: RouteNode<H>, segments: string[], index: number, values: (string | number)[]): RouteNode<H> | null {
-    if (index === segments.length) return node.handlers ? node : null;
-    const segment = segments[index];
-    if (hasOwn(node.children, segment)) {
-      const found = this.walk(node.children[segment], segments, index + 1, values);
-      if (found) return found;
-    }
-    if (node.int && DIGITS.test(segment)) {
-      values.push(Number(segment));
-      const found = this.walk(node.int, segments, index + 1, values);
-      if (found) return found;
-      values.pop();
-    }
-    if (node.param && segment !== '') {
-      values.push(segment);
-      const found = this.walk(node.param, segments, index + 1, values);
-      if (found) return found;
-      values.pop();
-    }
-    if (node.path && node.path.handlers) {
-      const rest = segments.slice(index).join('/');
-      if (rest === '') return null;
-      values.push(rest);
-      return node.path;
+  /**
+   * Depth-first: the static child, then <int:>, <param>, <path:>, so /users/new
+   * beats /users/<id>. A loop with its own stack of levels, not recursion: each
+   * level of JavaScript recursion would take C stack, as deep as the path is long.
+   */
+  private walk(segments: string[], values: (string | number)[]): RouteNode<H> | null {
+    // Per level (segment index - 1): the node reached, and the kind of child to try next from it.
+    const nodes: RouteNode<H>[] = [this.root];
+    const next: number[] = [0];
+    while (nodes.length) {
+      const level = nodes.length - 1;
+      const node = nodes[level];
+      const index = level + 1;
+      let child: RouteNode<H> | null = null;
+      if (index === segments.length) {
+        if (node.handlers) return node;
+      } else {
+        const segment = segments[index];
+        while (!child && next[level] <= PATH) {
+          const kind = next[level]++;
+          if (kind === 0) child = hasOwn(node.children, segment) ? node.children[segment] : null;
+          else if (kind === INT) {
+            if (node.int && DIGITS.test(segment)) {
+              child = node.int;
+              values.push(Number(segment));
+            }
+          } else if (kind === PARAM) {
+            if (node.param && segment !== '') {
+              child = node.param;
+              values.push(segment);
+            }
+          } else if (node.path && node.path.handlers) {
+            const rest = segments.slice(index).join('/');
+            if (rest !== '') {
+              values.push(rest);
+              return node.path;
+            }
+          }
+        }
+      }
+      if (child) {
+        nodes.push(child);
+        next.push(0);
+        continue;
+      }
+      // This level is exhausted: back to its parent, taking back the value the step down took.
+      nodes.pop();
+      next.pop();
+      const entered = nodes.length ? next[nodes.length - 1] - 1 : 0;
+      if (entered === INT || entered === PARAM) values.pop();
     }
     return null;
   }
