@@ -28,7 +28,7 @@ export const CORE_MODULE = 'MicroServer';
  * Response made by a plug-in must be the core's Response): a plug-in module takes them from
  * require("MicroServer"). Other core code a plug-in uses (pure helpers) is bundled into it.
  */
-const SHARED_CORE_FILES = ['src/server.ts', 'src/http/request.ts', 'src/http/response.ts', 'src/http/errors.ts', 'src/log/logger.ts', 'src/router.ts'].map((f) => join(ROOT, f));
+const SHARED_CORE_FILES = ['src/server.ts', 'src/pipeline.ts', 'src/http/request.ts', 'src/http/response.ts', 'src/http/errors.ts', 'src/log/logger.ts', 'src/router.ts'].map((f) => join(ROOT, f));
 
 // Modules the Espruino firmware provides; left as require() calls for it.
 export const ESPRUINO_MODULES = ['net', 'crypto', 'Storage', 'Wifi', 'fs', 'http', 'dgram', 'tls', 'Flash', 'ESP32', 'heatshrink', 'Telnet'];

@@ -17,6 +17,7 @@ export type { StreamSource, Chunk } from './http/stream';
 export type { MaybePromise } from './http/maybe';
 export { Router } from './router';
 export type { RouteInfo } from './router';
+export { compose } from './pipeline';
 export type { Handler, Middleware, MiddlewareFunction, MiddlewareObject, MiddlewareHooks, Next } from './pipeline';
 export { ConsoleLogger, FileLogger, NoOpLogger } from './log/logger';
 export type { Logger, LogLevel } from './log/logger';
