@@ -5,7 +5,7 @@
 // the seventh. These tests keep that lesson working.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { instrumentMethodDepth, fixForEspruino, MAX_NESTED_METHOD_CALLS } from '../../tools/gate.mjs';
+import { instrumentMethodDepth, fixForEspruino, MAX_NESTED_METHOD_CALLS, MAX_CALL_DEPTH } from '../../tools/gate.mjs';
 import { createEspruino } from '../emulation/espruino.mjs';
 
 const CHAIN = `
@@ -15,7 +15,7 @@ function viaArgument(o, n) { return n > 1 ? viaArgument(o, n - 1) : 'ok'; }
 function deep(n) { try { return new C().level(n); } catch (e) { return e.message; } }
 print(deep(${MAX_NESTED_METHOD_CALLS}));
 print(deep(${MAX_NESTED_METHOD_CALLS + 1}));
-print(viaArgument(new C(), 20));
+print(viaArgument(new C(), ${MAX_CALL_DEPTH - 1}));
 print(deep(${MAX_NESTED_METHOD_CALLS}));
 var empty = function () {}; empty(); print('empty bodies still parse');
 `;
