@@ -5,7 +5,7 @@ import { Response } from '../http/response';
 import { Puller } from '../http/stream';
 import { formatEvent, sse } from './event-stream';
 import { encodeUtf8 } from '../platform/text';
-import { startTimer, stopTimer } from '../platform/clock';
+import { startTimer, stopTimer, startInterval } from '../platform/clock';
 import { defaultsOnPrototype, appended, EMPTY_LIST } from '../platform/memory';
 
 export interface SSEChannelOptions {
@@ -16,27 +16,45 @@ export interface SSEChannelOptions {
 }
 
 type Waiter = (bytes: string | undefined) => void;
+/** The connection's wake-up (Puller.subscribe): called with the token it gave. */
+type Ready = (token?: unknown) => void;
 
+/**
+ * An open channel costs the heap little: fields keep their defaults on the
+ * prototype (an instance holds what changed, under names of at most 8
+ * characters: one JsVar each on a 64-bit build), heartbeats come from one
+ * shared 1-second ticker instead of a timer and closure per channel, the
+ * queue is an array only while events wait, and a hub is told of a closed
+ * channel through a reference, not a closure per channel.
+ */
 export class SSEChannel implements Puller {
-  // Fields declared without a value start on the prototype (set below): a
-  // connected client's channel holds only what differs, JsVars being scarce.
+  // Fields declared without a value start on the prototype (set below).
   declare closed: boolean;
   /** Called once when the stream ends: close(), or the client left. */
   declare onClose: (() => void) | null;
 
   declare private queue: string[];
   declare private waiting: Waiter | null;
-  /** The connection's wake-up once next() gave null (see Puller.subscribe). */
-  declare private ready: (() => void) | null;
+  /** The connection's wake-up once next() gave null (see Puller.subscribe), and what to call it with. */
+  declare private ready: Ready | null;
+  declare private token: unknown;
   declare private ending: boolean;
-  declare private heartbeatTimer: number | undefined;
-  declare private readonly heartbeat: number;
-  declare private readonly maxQueue: number;
+  /** Heartbeat interval in seconds (0: none). */
+  declare private beat: number;
+  /** The shared ticker's second at which a heartbeat is due (reset by every event). */
+  declare private beatAt: number;
+  declare private maxQueue: number;
+  /** The hub this channel is in (told when it closes). */
+  declare hub: SSEHub | null;
 
-  constructor(options: SSEChannelOptions = {}) {
-    if (options.heartbeat !== undefined) this.heartbeat = options.heartbeat;
-    if (options.maxQueue) this.maxQueue = options.maxQueue;
-    this.armHeartbeat();
+  /** `hub`: the hub the channel belongs to, whose options it then reads (no copy per channel). */
+  constructor(options: SSEChannelOptions = {}, hub?: SSEHub) {
+    if (hub) this.hub = hub;
+    else {
+      if (options.heartbeat !== undefined && options.heartbeat !== this.beat) this.beat = options.heartbeat;
+      if (options.maxQueue && options.maxQueue !== this.maxQueue) this.maxQueue = options.maxQueue;
+    }
+    if (heartbeatOf(this) > 0) watch(this);
   }
 
   /** The response that streams this channel to one client. */
@@ -46,84 +64,52 @@ export class SSEChannel implements Puller {
 
   /** Queues an event; `data` that is not a string is sent as JSON. Returns false once the channel is closed. */
   send(data: unknown, options: { event?: string; id?: string | number; retry?: number } = {}): boolean {
-    return this.push(formatEvent({ data: data, event: options.event, id: options.id, retry: options.retry }));
+    return push(this, formatEvent({ data: data, event: options.event, id: options.id, retry: options.retry }));
   }
 
   /** Queues a comment line (browsers ignore it). */
   comment(text: string): boolean {
-    return this.push(formatEvent({ comment: text }));
+    return push(this, formatEvent({ comment: text }));
   }
 
   /** Ends the stream once queued events are sent. */
   close(): void {
     if (this.closed || this.ending) return;
     this.ending = true;
-    this.heartbeatTimer = stopTimer(this.heartbeatTimer);
-    if (this.waiting) this.deliver(undefined);
-    else this.wake();
+    unwatch(this);
+    if (this.waiting) deliver(this, undefined);
+    else wake(this);
   }
 
   next(): string | undefined | null | Promise<string | undefined> {
-    if (this.queue.length) return this.queue.shift();
+    if (this.queue.length) {
+      const bytes = this.queue.shift();
+      if (!this.queue.length) unset(this, 'queue'); // back to the shared empty list
+      return bytes;
+    }
     if (this.ending || this.closed) {
-      this.finish();
+      finish(this);
       return undefined;
     }
     if (this.ready) return null;
     return new Promise<string | undefined>((resolve) => { this.waiting = resolve; });
   }
 
-  subscribe(ready: () => void): void {
+  /**
+   * `ready(token)` is called (from a timer, never inside send()) once next()
+   * has more after giving null. A shared function and a token cost the channel
+   * two JsVars; a closure made per stream costs its scope too.
+   */
+  subscribe(ready: Ready, token?: unknown): void {
     this.ready = ready;
+    if (token !== undefined) this.token = token;
   }
 
   /** The client left. */
   cancel(): void {
-    this.queue = EMPTY_LIST;
-    this.finish();
-    if (this.waiting) this.deliver(undefined);
-  }
-
-  private push(text: string): boolean {
-    if (this.closed || this.ending) return false;
-    const bytes = encodeUtf8(text);
-    if (this.waiting) this.deliver(bytes);
-    else {
-      if (this.queue.length >= this.maxQueue) this.queue.shift();
-      this.queue = appended(this.queue, bytes);
-      if (this.queue.length === 1) this.wake();
-    }
-    this.armHeartbeat();
-    return true;
-  }
-
-  private deliver(bytes: string | undefined): void {
-    const waiting = this.waiting as Waiter;
-    this.waiting = null;
-    if (bytes === undefined) this.finish();
-    waiting(bytes);
-  }
-
-  /** Tells a subscriber there is more, from a timer: never inside the caller's send(). */
-  private wake(): void {
-    if (this.ready) startTimer(this.ready, 0);
-  }
-
-  private armHeartbeat(): void {
-    this.heartbeatTimer = stopTimer(this.heartbeatTimer);
-    if (this.heartbeat > 0 && !this.closed && !this.ending) {
-      this.heartbeatTimer = startTimer(() => {
-        this.heartbeatTimer = undefined;
-        this.comment('ping');
-      }, this.heartbeat * 1000);
-    }
-  }
-
-  private finish(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.heartbeatTimer = stopTimer(this.heartbeatTimer);
-    if (this.onClose) this.onClose();
+    unset(this, 'queue');
+    finish(this);
+    if (this.waiting) deliver(this, undefined);
   }
 }
 
@@ -133,16 +119,134 @@ defaultsOnPrototype(SSEChannel, {
   queue: EMPTY_LIST,
   waiting: null,
   ready: null,
+  token: undefined,
   ending: false,
-  heartbeat: 15,
+  beat: 15,
+  beatAt: 0,
   maxQueue: 32,
+  hub: null,
 });
+
+/** Puts `field` back to its default on the prototype (an own field set to the default would still hold a JsVar or two). */
+function unset(channel: SSEChannel, field: string): void {
+  delete (channel as unknown as { [field: string]: unknown })[field];
+}
+
+// The channel's steps are plain functions, not methods: see src/http/connection.ts on
+// Espruino's lock count of `this`. Private fields are reached through this view.
+interface Fields {
+  closed: boolean;
+  onClose: (() => void) | null;
+  queue: string[];
+  waiting: Waiter | null;
+  ready: Ready | null;
+  token: unknown;
+  ending: boolean;
+  beat: number;
+  beatAt: number;
+  maxQueue: number;
+  hub: SSEHub | null;
+}
+
+function push(channel: SSEChannel, text: string): boolean {
+  const c = channel as unknown as Fields;
+  if (c.closed || c.ending) return false;
+  const bytes = encodeUtf8(text);
+  if (c.waiting) deliver(channel, bytes);
+  else {
+    if (c.queue.length >= (c.hub ? c.hub.maxQueue : c.maxQueue)) c.queue.shift();
+    c.queue = appended(c.queue, bytes);
+    if (c.queue.length === 1) wake(channel);
+  }
+  const beat = heartbeatOf(channel);
+  if (beat > 0) c.beatAt = clock + beat;
+  return true;
+}
+
+function deliver(channel: SSEChannel, bytes: string | undefined): void {
+  const c = channel as unknown as Fields;
+  const waiting = c.waiting as Waiter;
+  unset(channel, 'waiting');
+  if (bytes === undefined) finish(channel);
+  waiting(bytes);
+}
+
+/** Tells a subscriber there is more, from a timer: never inside the caller's send(). */
+function wake(channel: SSEChannel): void {
+  const c = channel as unknown as Fields;
+  if (!c.ready) return;
+  if (c.token === undefined) startTimer(c.ready, 0);
+  else (setTimeout as unknown as (f: Ready, ms: number, token: unknown) => number)(c.ready, 0, c.token); // no closure: the timer passes the token
+
+}
+
+function finish(channel: SSEChannel): void {
+  const c = channel as unknown as Fields;
+  if (c.closed) return;
+  c.closed = true;
+  unwatch(channel);
+  const hub = c.hub;
+  if (hub) {
+    unset(channel, 'hub');
+    forget(hub, channel);
+  }
+  if (c.onClose) c.onClose();
+}
+
+// --- Heartbeats: one ticker for every channel that has them.
+
+/** Channels with a heartbeat, checked once a second while there are any. */
+let watched: SSEChannel[] = [];
+/** Seconds counted by the ticker: what beatAt is set in. */
+let clock = 0;
+let ticker: number | undefined;
+
+/** Seconds between heartbeats: the hub's setting, or the channel's own. */
+function heartbeatOf(channel: SSEChannel): number {
+  const c = channel as unknown as Fields;
+  return c.hub ? c.hub.heartbeat : c.beat;
+}
+
+function watch(channel: SSEChannel): void {
+  (channel as unknown as Fields).beatAt = clock + heartbeatOf(channel);
+  watched.push(channel);
+  if (ticker === undefined) ticker = startInterval(tick, 1000);
+}
+
+function unwatch(channel: SSEChannel): void {
+  const index = watched.indexOf(channel);
+  if (index < 0) return;
+  watched.splice(index, 1);
+  if (!watched.length) ticker = stopTimer(ticker);
+}
+
+function tick(): void {
+  clock++;
+  // Backwards: a channel may leave the list meanwhile.
+  for (let i = watched.length - 1; i >= 0; i--) {
+    const channel = watched[i];
+    if (channel && clock >= (channel as unknown as Fields).beatAt) channel.comment('ping');
+  }
+}
+
+/** Drops a closed channel from its hub's list. */
+function forget(hub: SSEHub, channel: SSEChannel): void {
+  const channels = (hub as unknown as { channels: SSEChannel[] }).channels;
+  const index = channels.indexOf(channel);
+  if (index >= 0) channels.splice(index, 1);
+}
 
 /** Every connected SSE client of one kind of stream. */
 export class SSEHub {
   private channels: SSEChannel[] = [];
+  /** Its channels' settings (read by them: not copied into each). */
+  readonly heartbeat: number;
+  readonly maxQueue: number;
 
-  constructor(private options: SSEChannelOptions = {}) {}
+  constructor(options: SSEChannelOptions = {}) {
+    this.heartbeat = options.heartbeat !== undefined ? options.heartbeat : 15;
+    this.maxQueue = options.maxQueue || 32;
+  }
 
   /** Clients connected now. */
   get size(): number {
@@ -151,12 +255,8 @@ export class SSEHub {
 
   /** A new channel in the hub (removed when it closes); return channel.response() from a handler. */
   channel(): SSEChannel {
-    const channel = new SSEChannel(this.options);
+    const channel = new SSEChannel(undefined, this);
     this.channels.push(channel);
-    channel.onClose = () => {
-      const index = this.channels.indexOf(channel);
-      if (index >= 0) this.channels.splice(index, 1);
-    };
     return channel;
   }
 
@@ -167,9 +267,11 @@ export class SSEHub {
 
   /** Sends an event to every connected client. Returns how many got it. */
   broadcast(data: unknown, options: { event?: string; id?: string | number; retry?: number } = {}): number {
+    // Formatted once for every client.
+    const text = formatEvent({ data: data, event: options.event, id: options.id, retry: options.retry });
     const open = this.channels.slice();
     let sent = 0;
-    for (let i = 0; i < open.length; i++) if (open[i].send(data, options)) sent++;
+    for (let i = 0; i < open.length; i++) if (push(open[i], text)) sent++;
     return sent;
   }
 

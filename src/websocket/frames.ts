@@ -49,6 +49,11 @@ const TYPED = typeof E !== 'undefined' && typeof E.toUint8Array === 'function';
 // chain (64 KB took 4 s instead of 70 ms). A multiple of 4, for the mask.
 const WINDOW = 1024;
 
+/** Puts `field` back to its default on the prototype: an own field set to the default would still hold a JsVar or two. */
+export function unset(object: object, field: string): void {
+  delete (object as { [field: string]: unknown })[field];
+}
+
 /** The bytes of a byte string in a Uint8Array. */
 function toBytes(data: string): Uint8Array {
   if (TYPED) return E.toUint8Array(data);
@@ -92,53 +97,11 @@ function unmask(data: string, key: number[], offset: number): string {
 }
 
 /**
- * Checks the UTF-8 sequences that start in b[0..end); b holds 3 bytes more
- * (when there are), so a sequence that starts there can finish. Returns
- * where the next sequence starts (end or a little past it), or -1.
- */
-function checkWindow(b: Uint8Array, end: number): number {
-  // Shares b's flat buffer on Espruino, where the regex starts at any index at once.
-  const flat = TYPED ? E.toString(b) : '';
-  let i = 0;
-  // Reading past the end gives undefined, and (undefined & 0xc0) is no continuation byte.
-  while (i < end) {
-    const c = b[i];
-    if (c < 0x80) {
-      // Skip the ASCII run in C rather than byte by byte.
-      if (!TYPED) {
-        i++;
-        continue;
-      }
-      HIGH_BYTE.lastIndex = i;
-      const high = HIGH_BYTE.exec(flat);
-      if (!high) return end;
-      i = high.index;
-    } else if (c < 0xc2) {
-      return -1; // a stray continuation byte, or C0/C1 (overlong)
-    } else if (c < 0xe0) {
-      if ((b[i + 1] & 0xc0) !== 0x80) return -1;
-      i += 2;
-    } else if (c < 0xf0) {
-      const c1 = b[i + 1];
-      if ((c1 & 0xc0) !== 0x80 || (b[i + 2] & 0xc0) !== 0x80) return -1;
-      if (c === 0xe0 ? c1 < 0xa0 : c === 0xed && c1 > 0x9f) return -1; // overlong; surrogate
-      i += 3;
-    } else if (c < 0xf5) {
-      const c1 = b[i + 1];
-      if ((c1 & 0xc0) !== 0x80 || (b[i + 2] & 0xc0) !== 0x80 || (b[i + 3] & 0xc0) !== 0x80) return -1;
-      if (c === 0xf0 ? c1 < 0x90 : c === 0xf4 && c1 > 0x8f) return -1; // overlong; above U+10FFFF
-      i += 4;
-    } else {
-      return -1;
-    }
-  }
-  return i > end ? i : end;
-}
-
-/**
  * True when `bytes` is well-formed UTF-8 (RFC 3629): no overlong forms, no
  * surrogates (ED A0-BF), nothing above U+10FFFF, no truncated sequence.
- * ASCII runs are skipped with a regex; the rest is checked a window at a time.
+ * ASCII runs are skipped with a regex; the rest is checked a window of
+ * WINDOW bytes at a time (plus 3, so that a sequence starting in the window
+ * can finish), in this one function: no call nests deeper than a native one.
  */
 export function isValidUtf8(bytes: string): boolean {
   HIGH_BYTE.lastIndex = 0;
@@ -146,9 +109,42 @@ export function isValidUtf8(bytes: string): boolean {
   while (high) {
     const start = high.index;
     const b = toBytes(bytes.substring(start, start + WINDOW + 3));
-    const next = checkWindow(b, b.length < WINDOW ? b.length : WINDOW);
-    if (next < 0) return false;
-    HIGH_BYTE.lastIndex = start + next;
+    const end = b.length < WINDOW ? b.length : WINDOW;
+    // Shares b's flat buffer on Espruino, where the regex starts at any index at once.
+    const flat = TYPED ? E.toString(b) : '';
+    let i = 0;
+    // Reading past the end gives undefined, and (undefined & 0xc0) is no continuation byte.
+    while (i < end) {
+      const c = b[i];
+      if (c < 0x80) {
+        // Skip the ASCII run in C rather than byte by byte.
+        if (!TYPED) {
+          i++;
+          continue;
+        }
+        HIGH_BYTE.lastIndex = i;
+        const next = HIGH_BYTE.exec(flat);
+        i = next ? next.index : end;
+      } else if (c < 0xc2) {
+        return false; // a stray continuation byte, or C0/C1 (overlong)
+      } else if (c < 0xe0) {
+        if ((b[i + 1] & 0xc0) !== 0x80) return false;
+        i += 2;
+      } else if (c < 0xf0) {
+        const c1 = b[i + 1];
+        if ((c1 & 0xc0) !== 0x80 || (b[i + 2] & 0xc0) !== 0x80) return false;
+        if (c === 0xe0 ? c1 < 0xa0 : c === 0xed && c1 > 0x9f) return false; // overlong; surrogate
+        i += 3;
+      } else if (c < 0xf5) {
+        const c1 = b[i + 1];
+        if ((c1 & 0xc0) !== 0x80 || (b[i + 2] & 0xc0) !== 0x80 || (b[i + 3] & 0xc0) !== 0x80) return false;
+        if (c === 0xf0 ? c1 < 0x90 : c === 0xf4 && c1 > 0x8f) return false; // overlong; above U+10FFFF
+        i += 4;
+      } else {
+        return false;
+      }
+    }
+    HIGH_BYTE.lastIndex = start + (i > end ? i : end);
     high = HIGH_BYTE.exec(bytes);
   }
   return true;
@@ -249,11 +245,33 @@ export class FrameParser {
     if (!this.failed) this.buffer = this.buffer ? this.buffer + bytes : bytes;
   }
 
+  /**
+   * The next event: NEED_MORE, MESSAGE, CONTROL or ERROR.
+   *
+   * The common case is taken here in one pass: a whole masked text or binary
+   * frame with FIN, no RSV bits and a 7-bit length, while no fragmented
+   * message is open. Anything else (or a frame still arriving) goes through
+   * the states, which also word the errors.
+   */
   next(): number {
     if (this.failed) return ERROR;
-    if (this.state === GET_INFO) {
-      const result = this.wholeFrame();
-      if (result !== -1) return result;
+    const buffer = this.buffer;
+    if (this.state === GET_INFO && !this.dataType) {
+      const b0 = buffer.charCodeAt(0);
+      const b1 = buffer.charCodeAt(1);
+      const length = b1 & 0x7f;
+      if ((b0 === 0x80 + TEXT || b0 === 0x80 + BINARY) && b1 & 0x80 && length && length < 126 && buffer.length >= 6 + length && length <= this.maxMessageSize) {
+        const key = [buffer.charCodeAt(2), buffer.charCodeAt(3), buffer.charCodeAt(4), buffer.charCodeAt(5)];
+        // At most 125 bytes: one window.
+        const message = unmaskWindow(buffer.substring(6, 6 + length), key, 0);
+        if (buffer.length === 6 + length) unset(this, 'buffer');
+        else this.buffer = buffer.substring(6 + length);
+        const type = b0 & 0x0f;
+        if (type === TEXT && !isValidUtf8(message)) return this.fail(1007, 'Invalid UTF-8 in text message');
+        this.messageType = type;
+        this.message = message;
+        return MESSAGE;
+      }
     }
     for (;;) {
       let result: number;
@@ -269,26 +287,17 @@ export class FrameParser {
   }
 
   /**
-   * The common case in one pass: a whole masked text or binary frame with
-   * FIN, no RSV bits and a 7-bit length, while no fragmented message is open.
-   * Anything else (or a frame still arriving) goes through the states, which
-   * also word the errors. -1 when not taken.
+   * True between frames with nothing buffered and no fragmented message open:
+   * the parser holds nothing a new one would not (its owner may drop it).
    */
-  private wholeFrame(): number {
-    const buffer = this.buffer;
-    const b0 = buffer.charCodeAt(0);
-    const b1 = buffer.charCodeAt(1);
-    const length = b1 & 0x7f;
-    if ((b0 !== 0x80 + TEXT && b0 !== 0x80 + BINARY) || !(b1 & 0x80) || !length || length > 125) return -1;
-    if (buffer.length < 6 + length || this.dataType || length > this.maxMessageSize) return -1;
-    const key = [buffer.charCodeAt(2), buffer.charCodeAt(3), buffer.charCodeAt(4), buffer.charCodeAt(5)];
-    const message = unmask(buffer.substring(6, 6 + length), key, 0);
-    this.buffer = buffer.length === 6 + length ? '' : buffer.substring(6 + length);
-    const type = b0 & 0x0f;
-    if (type === TEXT && !isValidUtf8(message)) return this.fail(1007, 'Invalid UTF-8 in text message');
-    this.messageType = type;
-    this.message = message;
-    return MESSAGE;
+  idle(): boolean {
+    return this.state === GET_INFO && !this.buffer && !this.dataType && !this.failed;
+  }
+
+  /** Forgets the last message once it is handed on (its field goes back to the prototype's ""). */
+  clearMessage(): void {
+    unset(this, 'message');
+    unset(this, 'messageType');
   }
 
   /** Takes the first `n` buffered bytes. */

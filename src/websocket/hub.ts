@@ -1,6 +1,7 @@
 // Broadcast for the chat pattern: every open socket gets the message; the
 // ones that closed are dropped.
-import { WebSocket } from './websocket';
+import { WebSocket, added } from './websocket';
+import { unset } from './frames';
 
 export class WebSocketHub {
   private sockets: WebSocket[] = [];
@@ -14,12 +15,14 @@ export class WebSocketHub {
   add(ws: WebSocket): void {
     if (ws.closed || this.sockets.indexOf(ws) >= 0) return;
     this.sockets.push(ws);
-    ws.on('close', () => this.remove(ws));
+    // The socket tells its hubs when it closes: no closure per socket.
+    ws.hubs = added(ws.hubs, this);
   }
 
   remove(ws: WebSocket): void {
     const index = this.sockets.indexOf(ws);
     if (index >= 0) this.sockets.splice(index, 1);
+    if (ws.hubs === this) unset(ws, 'hubs');
   }
 
   /** Sends to every open socket except `except`; returns how many got it. */

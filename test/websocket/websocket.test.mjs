@@ -239,6 +239,29 @@ describe(`WebSockets (${lane()})`, () => {
     assert.ok(Date.now() - started >= 2500);
   });
 
+  test('frames sent with the handshake wait for the handler (started from a timer) and reach its listeners', async () => {
+    const socket = net.connect(app.port, '127.0.0.1');
+    const key = crypto.randomBytes(16).toString('base64');
+    let buffer = Buffer.alloc(0);
+    await new Promise((r) => socket.on('connect', r));
+    socket.write(Buffer.concat([
+      Buffer.from(request('GET /ws/events HTTP/1.1', 'Host: t', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${key}`, 'Sec-WebSocket-Version: 13')),
+      frame(1, 'early one'), frame(1, 'early two'),
+    ]));
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      socket.on('data', (d) => {
+        buffer = Buffer.concat([buffer, d]);
+        const end = buffer.indexOf('\r\n\r\n');
+        if (end >= 0 && readFrames(buffer.subarray(end + 4)).length >= 2) { clearTimeout(timer); resolve(); }
+      });
+    });
+    socket.destroy();
+    const end = buffer.indexOf('\r\n\r\n');
+    assert.match(buffer.subarray(0, end).toString('latin1'), /^HTTP\/1\.1 101 /);
+    assert.deepEqual(readFrames(buffer.subarray(end + 4)).map((f) => f.payload.toString()), ['early one', 'early two']);
+  });
+
   test('abrupt disconnects mid-message leave the server serving', async () => {
     const socket = net.connect(app.port, '127.0.0.1');
     await new Promise((r) => socket.on('connect', r));
