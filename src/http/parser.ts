@@ -4,6 +4,9 @@
 // socket delivered, next() consumes as much as it can and says NEED_MORE,
 // MESSAGE (a request is in `message`) or ERROR (`errorStatus`, `errorMessage`).
 // It never touches the socket. Lines are found with indexOf, never char by char.
+// Every byte that proves a request malformed is refused when it arrives, not
+// when its line ends: an unfinished line is judged by the same checks, in the
+// order of its bytes, so the status never depends on where the input was split.
 import { LIMITS } from '../settings';
 import { indexOfWhole } from '../platform/text';
 import { defaultsOnPrototype } from '../platform/memory';
@@ -30,6 +33,9 @@ const BAD_TARGET_CHAR = /[^\x21-\x7e]/;
 const TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 const DIGITS = /^[0-9]+$/;
 const HEX = /^[0-9A-Fa-f]+$/;
+// The digits a malformed number starts with (a well-formed one passes the two above).
+const LEADING_DIGITS = /^[0-9]*/;
+const LEADING_HEX = /^[0-9A-Fa-f]*/;
 const VERSION = /^HTTP\/[0-9]\.[0-9]$/;
 const HEX_PAIR = /^[0-9A-Fa-f][0-9A-Fa-f]$/;
 // The plain shapes the whole-head path takes in one regex each (the rest goes
@@ -79,24 +85,28 @@ function tokenEnd(text: string, from: number): number {
   return from;
 }
 
-/** RFC 9112 §7.1.1 chunk-ext: *( ";" token [ "=" ( token / quoted-string ) ] ), no whitespace. */
-function validChunkExtensions(extensions: string): boolean {
+/**
+ * RFC 9112 §7.1.1 chunk-ext: *( ";" token [ "=" ( token / quoted-string ) ] ), no whitespace.
+ * `partial`: the line has not ended, so running out of text is no fault.
+ */
+function validChunkExtensions(extensions: string, partial: boolean): boolean {
+  const length = extensions.length;
   let at = 0;
-  while (at < extensions.length) {
+  while (at < length) {
     if (extensions.charAt(at) !== ';') return false;
     const nameEnd = tokenEnd(extensions, at + 1);
-    if (nameEnd === at + 1) return false;
+    if (nameEnd === at + 1) return partial && nameEnd === length;
     at = nameEnd;
     if (extensions.charAt(at) !== '=') continue;
     at++;
     if (extensions.charAt(at) === '"') {
       at++;
-      while (at < extensions.length && extensions.charAt(at) !== '"') at += extensions.charAt(at) === '\\' ? 2 : 1;
-      if (at >= extensions.length) return false;
+      while (at < length && extensions.charAt(at) !== '"') at += extensions.charAt(at) === '\\' ? 2 : 1;
+      if (at >= length) return partial;
       at++;
     } else {
       const valueEnd = tokenEnd(extensions, at);
-      if (valueEnd === at) return false;
+      if (valueEnd === at) return partial && valueEnd === length;
       at = valueEnd;
     }
   }
@@ -251,30 +261,72 @@ export class RequestParser {
 
   /**
    * Takes one CRLF-terminated line off the buffer, or returns null when it has
-   * not all arrived. Returns undefined after failing (too long, bare CR).
+   * not all arrived. Returns undefined after failing: what has come of the line
+   * is judged first by its state's checks (requestLineFails, addField,
+   * chunkSizeFails), in the order of its bytes, then a bare CR or LF, then the
+   * length. So a line is refused as soon as its bytes prove it malformed, with
+   * the status it gets whole, however the input was split.
    */
   private takeLine(limit: number, tooLongStatus: number, what: string): string | null | undefined {
-    const lf = this.buffer.indexOf('\n');
-    if (lf < 0) {
-      if (this.buffer.length <= limit + 1) return null; // the CR may end this piece
+    const buffer = this.buffer;
+    const lf = buffer.indexOf('\n');
+    if (lf > 0 && lf <= limit + 1 && buffer.charAt(lf - 1) === '\r') {
+      const line = buffer.substring(0, lf - 1);
+      if (line.indexOf('\r') < 0) {
+        this.buffer = buffer.substring(lf + 1);
+        return line;
+      }
+    }
+    // Unfinished, too long or badly ended. A line longer than the limit is
+    // judged by the bytes a split input would have been judged by before its 414/431.
+    const tooLong = lf < 0 ? buffer.length > limit + 1 : lf > limit + 1;
+    const end = tooLong ? limit + 1 : lf < 0 ? buffer.length : lf;
+    const cr = buffer.indexOf('\r');
+    const seen = cr >= 0 && cr < end ? buffer.substring(0, cr) : buffer.substring(0, end);
+    // Dispatched here rather than by one more method: seven nested method calls on one object leak it on Espruino (see connection.ts).
+    const state = this.state;
+    if (state === REQUEST_LINE ? this.requestLineFails(seen, true) : state === CHUNK_SIZE ? this.chunkSizeFails(seen, true) : this.addField(null, seen)) return undefined;
+    // A CR as the last byte so far may still be followed by its LF.
+    if (cr >= 0 && cr < end - 1) {
+      this.fail(400, 'Bare CR (not followed by LF) in ' + what.toLowerCase());
+      return undefined;
+    }
+    if (tooLong) {
       this.fail(tooLongStatus, what + ' too long');
       return undefined;
     }
-    if (lf > limit + 1) {
-      this.fail(tooLongStatus, what + ' too long');
-      return undefined;
-    }
-    if (lf === 0 || this.buffer.charAt(lf - 1) !== '\r') {
-      this.fail(400, 'Line not terminated by CRLF');
-      return undefined;
-    }
-    const line = this.buffer.substring(0, lf - 1);
-    this.buffer = this.buffer.substring(lf + 1);
-    if (line.indexOf('\r') >= 0) {
-      this.fail(400, 'Bare CR in ' + what.toLowerCase());
-      return undefined;
-    }
-    return line;
+    if (lf < 0) return null;
+    this.fail(400, 'Line not terminated by CRLF');
+    return undefined;
+  }
+
+  /**
+   * The request line's checks, in the order of its bytes: method, target,
+   * version. ERROR after failing, else 0. Partial, it passes what may still
+   * become valid ("GET / HT"); whole, it needs all three parts.
+   */
+  private requestLineFails(line: string, partial: boolean): number {
+    const firstSpace = line.indexOf(' ');
+    if (firstSpace === 0) return this.fail(400, 'Malformed request line: whitespace before the method');
+    if (line && !TOKEN.test(firstSpace < 0 ? line : line.substring(0, firstSpace))) return this.fail(400, 'Malformed method');
+    if (firstSpace < 0) return partial ? 0 : this.fail(400, 'Malformed request line');
+    const secondSpace = line.indexOf(' ', firstSpace + 1);
+    const target = secondSpace < 0 ? line.substring(firstSpace + 1) : line.substring(firstSpace + 1, secondSpace);
+    if (BAD_TARGET_CHAR.test(target)) return this.fail(400, 'Malformed request target');
+    if (secondSpace < 0) return partial ? 0 : this.fail(400, 'Malformed request line');
+    if (!target) return this.fail(400, 'Malformed request target');
+    if (!validPercentEncoding(target)) return this.fail(400, 'Bad percent-encoding in URL');
+    const version = line.substring(secondSpace + 1);
+    const length = version.length;
+    // A version cut short is completed with "HTTP/0.0"'s last characters, so
+    // one regex tells whether it can still become HTTP/d.d.
+    const shape = length >= 8 ? version.substring(0, 8) : version + 'HTTP/0.0'.substring(length);
+    if (!VERSION.test(shape)) return this.fail(400, version.indexOf(' ') >= 0 ? 'Malformed request line' : 'Malformed HTTP version');
+    if (length < 8) return partial ? 0 : this.fail(400, 'Malformed HTTP version');
+    // A whole HTTP/d.d is judged as it stands, whatever follows it.
+    if (shape !== 'HTTP/1.1' && shape !== 'HTTP/1.0') return this.fail(505, 'Only HTTP/1.0 and HTTP/1.1 are supported');
+    if (length > 8) return this.fail(400, 'Malformed request line: ' + (version.charCodeAt(8) <= 32 ? 'whitespace' : 'text') + ' after the HTTP version');
+    return 0;
   }
 
   private requestLine(): number {
@@ -283,20 +335,12 @@ export class RequestParser {
     if (!this.buffer.length) return NEED_MORE;
     const line = this.takeLine(LIMITS.maxRequestLine, 414, 'Request line');
     if (line === null) return NEED_MORE;
-    if (line === undefined) return ERROR;
+    if (line === undefined || this.requestLineFails(line, false)) return ERROR;
     const firstSpace = line.indexOf(' ');
     const secondSpace = line.indexOf(' ', firstSpace + 1);
-    if (firstSpace <= 0 || secondSpace < 0 || line.indexOf(' ', secondSpace + 1) >= 0) return this.fail(400, 'Malformed request line');
     const method = line.substring(0, firstSpace);
-    const target = line.substring(firstSpace + 1, secondSpace);
-    const version = line.substring(secondSpace + 1);
-    if (!TOKEN.test(method)) return this.fail(400, 'Malformed method');
-    if (!target || BAD_TARGET_CHAR.test(target)) return this.fail(400, 'Malformed request target');
-    if (!validPercentEncoding(target)) return this.fail(400, 'Bad percent-encoding in URL');
-    if (!VERSION.test(version)) return this.fail(400, 'Malformed HTTP version');
-    if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') return this.fail(505, 'Only HTTP/1.0 and HTTP/1.1 are supported');
     if (!this.host.isKnownMethod(method)) return this.fail(501, 'Method ' + method + ' not implemented');
-    this.current = { method: method, target: target, version: version === 'HTTP/1.1' ? 11 : 10, headers: {}, body: null };
+    this.current = { method: method, target: line.substring(firstSpace + 1, secondSpace), version: line.charAt(secondSpace + 8) === '1' ? 11 : 10, headers: {}, body: null };
     this.headerCount = 0;
     this.headerBytes = 0;
     this.expectsContinue = false;
@@ -304,31 +348,57 @@ export class RequestParser {
     return -1;
   }
 
-  /** Adds one field line to `headers`; returns a status on a bad line, else 0. */
-  private addField(headers: Headers, line: string): number {
+  /**
+   * Checks a field line in the order of its bytes, then adds it to `headers`;
+   * with `headers` null, checks what has come of an unfinished line and passes
+   * what may still become valid. A Content-Length value is judged here, at its
+   * line (not in trailers, which are dropped). ERROR after failing, else 0.
+   */
+  private addField(headers: Headers | null, line: string): number {
+    const partial = !headers;
+    if (!line) return 0; // partial: nothing yet (a whole empty line ends the section before this)
     const first = line.charAt(0);
-    if (first === ' ' || first === '\t') return this.fail(400, 'Obsolete line folding is not allowed');
-    if (++this.headerCount > LIMITS.maxHeaders) return this.fail(431, 'Too many header fields');
-    this.headerBytes += line.length + 2;
+    if (first === ' ' || first === '\t') {
+      return this.fail(400, this.state === HEADERS && !this.headerCount ? 'Unexpected whitespace after the request line' : 'Obsolete line folding is not allowed');
+    }
+    if (this.headerCount >= LIMITS.maxHeaders) return this.fail(431, 'Too many header fields');
     const colon = line.indexOf(':');
-    if (colon <= 0) return this.fail(400, 'Malformed header field');
-    const rawName = line.substring(0, colon);
-    if (!TOKEN.test(rawName)) return this.fail(400, 'Malformed header field name');
+    if (colon === 0) return this.fail(400, 'Malformed header field');
+    const name = colon < 0 ? line : line.substring(0, colon);
+    if (!TOKEN.test(name)) return this.fail(400, 'Malformed header field name');
+    if (colon < 0) return partial ? 0 : this.fail(400, 'Malformed header field');
     const value = trimOws(line.substring(colon + 1));
     if (BAD_VALUE_CHAR.test(value)) return this.fail(400, 'Invalid character in header field value');
-    const name = rawName.toLowerCase();
-    if (name === '__proto__') return this.fail(400, 'Header field name __proto__ is not allowed');
-    if (!hasOwn(headers, name)) {
-      headers[name] = value;
-    } else if (name === 'host') {
+    const lowerName = name.toLowerCase();
+    if (lowerName === 'content-length' && this.state === HEADERS && this.contentLengthFails(value, partial)) return ERROR;
+    if (!headers) return 0;
+    this.headerCount++;
+    this.headerBytes += line.length + 2;
+    if (lowerName === '__proto__') return this.fail(400, 'Header field name __proto__ is not allowed');
+    if (!hasOwn(headers, lowerName)) {
+      headers[lowerName] = value;
+    } else if (lowerName === 'host') {
       return this.fail(400, 'Duplicate Host header');
-    } else if (name === 'content-length') {
-      if (headers[name] !== value) return this.fail(400, 'Conflicting Content-Length headers');
+    } else if (lowerName === 'content-length') {
+      if (headers[lowerName] !== value) return this.fail(400, 'Conflicting Content-Length headers');
     } else if (value) {
       // RFC 9110 §5.3: repeated fields combine into one comma-separated list (Cookie uses "; ").
       // Empty ones add nothing (§5.6.1: empty list elements are ignored), so no value ends in ", ".
-      headers[name] = headers[name] ? headers[name] + (name === 'cookie' ? '; ' : ', ') + value : value;
+      headers[lowerName] = headers[lowerName] ? headers[lowerName] + (lowerName === 'cookie' ? '; ' : ', ') + value : value;
     }
+    return 0;
+  }
+
+  /**
+   * A Content-Length value (OWS trimmed), digit by digit: 413 as soon as its
+   * digits pass maxBodySize, 400 at the first that is not one.
+   */
+  private contentLengthFails(value: string, partial: boolean): number {
+    const digits = DIGITS.test(value) ? value : (LEADING_DIGITS.exec(value) as RegExpExecArray)[0];
+    if (digits && (significantDigits(digits) > 15 || parseInt(digits, 10) > this.host.maxBodySize)) {
+      return this.fail(413, 'Request body larger than ' + this.host.maxBodySize + ' bytes');
+    }
+    if (digits.length < value.length || (!digits && !partial)) return this.fail(400, 'Malformed Content-Length');
     return 0;
   }
 
@@ -346,9 +416,16 @@ export class RequestParser {
   private headersDone(message: ParsedMessage): number {
     const headers = message.headers;
     // None of these names is on Object.prototype, so a plain read is an own-property test.
+    const contentLength = headers['content-length'];
+    // Judged first, as the line-by-line path judges it at its line (the whole-head path gets here
+    // unchecked); a usual value costs one regex test, anything else fails with the line's wording.
+    const length = contentLength === undefined ? 0 : DIGITS.test(contentLength) && significantDigits(contentLength) <= 15 ? parseInt(contentLength, 10) : -1;
+    if (length < 0 || length > this.host.maxBodySize) {
+      this.contentLengthFails(contentLength as string, false);
+      return ERROR;
+    }
     if (message.version === 11 && headers.host === undefined) return this.fail(400, 'HTTP/1.1 requests need a Host header');
     const transferEncoding = headers['transfer-encoding'];
-    const contentLength = headers['content-length'];
     const expect = headers.expect === undefined ? undefined : headers.expect.toLowerCase();
     if (expect !== undefined && expect !== '100-continue') return this.fail(417, 'Only "Expect: 100-continue" is supported');
     this.bodySize = 0;
@@ -367,17 +444,12 @@ export class RequestParser {
       this.state = CHUNK_SIZE;
       return -1;
     }
-    if (contentLength !== undefined) {
-      if (!DIGITS.test(contentLength)) return this.fail(400, 'Malformed Content-Length');
-      const length = significantDigits(contentLength) > 15 ? Infinity : parseInt(contentLength, 10);
-      if (length > this.host.maxBodySize) return this.fail(413, 'Request body larger than ' + this.host.maxBodySize + ' bytes');
-      if (length > 0) {
-        message.body = '';
-        this.remaining = length;
-        this.expectsContinue = expect !== undefined && message.version === 11;
-        this.state = BODY;
-        return -1;
-      }
+    if (length > 0) {
+      message.body = '';
+      this.remaining = length;
+      this.expectsContinue = expect !== undefined && message.version === 11;
+      this.state = BODY;
+      return -1;
     }
     return this.complete();
   }
@@ -402,19 +474,30 @@ export class RequestParser {
     return this.remaining ? NEED_MORE : this.complete();
   }
 
+  /**
+   * A chunk size line's checks, in the order of its bytes: 413 as soon as its
+   * digits take the body past maxBodySize, then the size's form, then the
+   * extensions. ERROR after failing, else 0.
+   */
+  private chunkSizeFails(line: string, partial: boolean): number {
+    const digits = HEX.test(line) ? line : (LEADING_HEX.exec(line) as RegExpExecArray)[0];
+    if (digits && this.bodySize + (significantDigits(digits) > 8 ? Infinity : parseInt(digits, 16)) > this.host.maxBodySize) {
+      return this.fail(413, 'Request body larger than ' + this.host.maxBodySize + ' bytes');
+    }
+    const next = line.charAt(digits.length);
+    if (next ? !digits || next !== ';' : !digits && !partial) return this.fail(400, 'Malformed chunk size');
+    if (next && (BAD_VALUE_CHAR.test(line) || !validChunkExtensions(line.substring(digits.length), partial))) {
+      return this.fail(400, 'Malformed chunk extension');
+    }
+    return 0;
+  }
+
   private chunkSize(): number {
     const line = this.takeLine(LIMITS.maxHeaderLine, 400, 'Chunk size line');
     if (line === null) return NEED_MORE;
-    if (line === undefined) return ERROR;
-    const semicolon = line.indexOf(';');
-    const hex = semicolon < 0 ? line : line.substring(0, semicolon);
-    if (!HEX.test(hex)) return this.fail(400, 'Malformed chunk size');
-    if (semicolon >= 0 && (BAD_VALUE_CHAR.test(line) || !validChunkExtensions(line.substring(semicolon)))) {
-      return this.fail(400, 'Malformed chunk extension');
-    }
-    const size = significantDigits(hex) > 8 ? Infinity : parseInt(hex, 16);
+    if (line === undefined || this.chunkSizeFails(line, false)) return ERROR;
+    const size = parseInt(line, 16);
     this.bodySize += size;
-    if (this.bodySize > this.host.maxBodySize) return this.fail(413, 'Request body larger than ' + this.host.maxBodySize + ' bytes');
     if (size === 0) {
       this.state = TRAILERS;
       return -1;
@@ -432,7 +515,8 @@ export class RequestParser {
   }
 
   private chunkEnd(): number {
-    if (this.buffer.length < 2) return NEED_MORE;
+    // A first byte other than CR is refused at once, without waiting for a second.
+    if (this.buffer.length < 2 && (!this.buffer.length || this.buffer.charAt(0) === '\r')) return NEED_MORE;
     if (this.buffer.charAt(0) !== '\r' || this.buffer.charAt(1) !== '\n') return this.fail(400, 'Chunk data not followed by CRLF');
     this.buffer = this.buffer.substring(2);
     this.state = CHUNK_SIZE;
