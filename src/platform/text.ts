@@ -112,20 +112,6 @@ function isBinary(value: any): boolean {
 }
 
 /**
- * What JSON.stringify looks into for an object found under `key` of
- * `parent` (an array's index is looked up only when needed): what its toJSON
- * returns, if it has one (as Date does); null for what cannot nest, such as
- * binary data, written as a flat list of numbers.
- */
-function jsonContainer(value: any, parent: any, key: string | undefined): object | null {
-  if (typeof value.toJSON === 'function') {
-    value = value.toJSON(key === undefined ? String(parent.indexOf(value)) : key);
-    if (!isObject(value)) return null;
-  }
-  return isBinary(value) ? null : value;
-}
-
-/**
  * True for the common case that needs no walk: an object or array with no
  * toJSON whose members are all primitives (binary data counts as flat).
  * One native for-in, no arrays allocated: every Response.json pays for this.
@@ -151,10 +137,12 @@ function flatJson(value: any): boolean {
  * as little JavaScript per value as it can: every Response.json pays for it.
  */
 export function jsonValueWithin(value: unknown, limit: number): boolean {
-  if (!isObject(value) || flatJson(value as object)) return true;
-  const root = jsonContainer(value, null, '');
+  // One function calling only natives (and toJSON): a handler's JSON is checked on top of the
+  // handler's own stack, where each nested JavaScript call would take C stack.
+  let root: any = value;
+  if (isObject(root) && typeof root.toJSON === 'function') root = root.toJSON('');
   // Containers still to look into, and the depth of each (the root's is 1).
-  const pending: object[] = root ? [root] : [];
+  const pending: any[] = isObject(root) ? [root] : [];
   const depths: number[] = [1];
   while (pending.length) {
     const container: any = pending.pop();
@@ -163,13 +151,16 @@ export function jsonValueWithin(value: unknown, limit: number): boolean {
     const isArray = Array.isArray(container);
     const members: any[] = isArray ? container.filter(isObject) : Object.keys(container);
     for (let i = 0; i < members.length; i++) {
-      const item = isArray ? members[i] : container[members[i]];
-      const inner = typeof item === 'object' && item !== null ? jsonContainer(item, container, isArray ? undefined : members[i]) : null;
-      if (!inner) continue;
+      let item = isArray ? members[i] : container[members[i]];
+      if (typeof item !== 'object' || item === null) continue;
+      if (typeof item.toJSON === 'function') {
+        item = item.toJSON(isArray ? String(container.indexOf(item)) : members[i]);
+        if (typeof item !== 'object' || item === null) continue;
+      }
+      // Binary data is written as a flat list of numbers.
+      if (item instanceof ArrayBuffer || (typeof item.BYTES_PER_ELEMENT === 'number' && item.buffer instanceof ArrayBuffer)) continue;
       if (depth >= limit) return false;
-      // A container of primitives is one level more and needs no visit of its own (most of a list of records).
-      if (flatJson(inner)) continue;
-      pending.push(inner);
+      pending.push(item);
       depths.push(depth + 1);
     }
   }
