@@ -23,6 +23,41 @@ export function stopTimer(timer: number | undefined): undefined {
   return undefined;
 }
 
+/**
+ * One interval for many watchers (a timer and a closure each would cost JsVars per client):
+ * once a second, `due(item, second)` for every watched item, from the last, so an item may
+ * leave meanwhile. The interval runs only while something is watched.
+ */
+export class SecondTicker<T> {
+  /** Seconds counted while anything was watched: what callers set their due times in. */
+  second = 0;
+  items: T[] = [];
+  private timer: number | undefined;
+
+  constructor(public due: (item: T, second: number) => void) {}
+
+  watch(item: T): void {
+    this.items.push(item);
+    if (this.timer === undefined) this.timer = startInterval(() => tickAll(this), 1000);
+  }
+
+  unwatch(item: T): void {
+    const index = this.items.indexOf(item);
+    if (index < 0) return;
+    this.items.splice(index, 1);
+    if (!this.items.length) this.timer = stopTimer(this.timer);
+  }
+}
+
+/** A plain function, not a method: see the note on nested method calls in http/connection.ts. */
+function tickAll<T>(ticker: SecondTicker<T>): void {
+  const second = ++ticker.second;
+  for (let i = ticker.items.length - 1; i >= 0; i--) {
+    const item = ticker.items[i];
+    if (item) ticker.due(item, second);
+  }
+}
+
 let dateSecond = -1;
 let dateText = '';
 

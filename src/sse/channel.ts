@@ -5,7 +5,7 @@ import { Response } from '../http/response';
 import { Puller } from '../http/stream';
 import { formatEvent, sse } from './event-stream';
 import { encodeUtf8 } from '../platform/text';
-import { startTimer, stopTimer, startInterval } from '../platform/clock';
+import { startTimer, SecondTicker } from '../platform/clock';
 import { defaultsOnPrototype, appended, EMPTY_LIST } from '../platform/memory';
 
 export interface SSEChannelOptions {
@@ -159,7 +159,7 @@ function push(channel: SSEChannel, text: string): boolean {
     if (c.queue.length === 1) wake(channel);
   }
   const beat = heartbeatOf(channel);
-  if (beat > 0) c.beatAt = clock + beat;
+  if (beat > 0) c.beatAt = beats.second + beat;
   return true;
 }
 
@@ -196,10 +196,9 @@ function finish(channel: SSEChannel): void {
 // --- Heartbeats: one ticker for every channel that has them.
 
 /** Channels with a heartbeat, checked once a second while there are any. */
-let watched: SSEChannel[] = [];
-/** Seconds counted by the ticker: what beatAt is set in. */
-let clock = 0;
-let ticker: number | undefined;
+const beats = new SecondTicker<SSEChannel>((channel, second) => {
+  if (second >= (channel as unknown as Fields).beatAt) channel.comment('ping');
+});
 
 /** Seconds between heartbeats: the hub's setting, or the channel's own. */
 function heartbeatOf(channel: SSEChannel): number {
@@ -208,25 +207,12 @@ function heartbeatOf(channel: SSEChannel): number {
 }
 
 function watch(channel: SSEChannel): void {
-  (channel as unknown as Fields).beatAt = clock + heartbeatOf(channel);
-  watched.push(channel);
-  if (ticker === undefined) ticker = startInterval(tick, 1000);
+  (channel as unknown as Fields).beatAt = beats.second + heartbeatOf(channel);
+  beats.watch(channel);
 }
 
 function unwatch(channel: SSEChannel): void {
-  const index = watched.indexOf(channel);
-  if (index < 0) return;
-  watched.splice(index, 1);
-  if (!watched.length) ticker = stopTimer(ticker);
-}
-
-function tick(): void {
-  clock++;
-  // Backwards: a channel may leave the list meanwhile.
-  for (let i = watched.length - 1; i >= 0; i--) {
-    const channel = watched[i];
-    if (channel && clock >= (channel as unknown as Fields).beatAt) channel.comment('ping');
-  }
+  beats.unwatch(channel);
 }
 
 /** Drops a closed channel from its hub's list. */

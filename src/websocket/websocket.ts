@@ -22,7 +22,7 @@
 import { Request } from '../http/request';
 import { ProtocolHandler, Transport, UpgradeContext } from '../http/response';
 import { decodeUtf8, encodeUtf8 } from '../platform/text';
-import { startTimer, stopTimer, startInterval } from '../platform/clock';
+import { startTimer, stopTimer, SecondTicker } from '../platform/clock';
 import { belowMemoryFloor, defaultsOnPrototype, appended, EMPTY_LIST } from '../platform/memory';
 import { FrameParser, unset, encodeFrame, encodeClose, NEED_MORE, MESSAGE, CONTROL, TEXT, BINARY, CLOSE, PING, PONG } from './frames';
 
@@ -291,32 +291,18 @@ function startClose(ws: WebSocket, code: number, reason: string): void {
 // --- Pings: one ticker for every open socket that pings.
 
 /** Sockets that ping, checked once a second while there are any. */
-let watched: WebSocket[] = [];
-/** Seconds counted by the ticker: what pingAt is set in. */
-let clock = 0;
-let ticker: number | undefined;
+const pings = new SecondTicker<WebSocket>((ws, second) => {
+  if (second >= ws.pingAt) ping(ws);
+});
 
 function watch(ws: WebSocket): void {
   // +1: the next tick may come at once, and a ping is never due early.
-  ws.pingAt = clock + Math.ceil(ws.pingInterval) + 1;
-  watched.push(ws);
-  if (ticker === undefined) ticker = startInterval(tick, 1000);
+  ws.pingAt = pings.second + Math.ceil(ws.pingInterval) + 1;
+  pings.watch(ws);
 }
 
 function unwatch(ws: WebSocket): void {
-  const index = watched.indexOf(ws);
-  if (index < 0) return;
-  watched.splice(index, 1);
-  if (!watched.length) ticker = stopTimer(ticker);
-}
-
-function tick(): void {
-  clock++;
-  // Backwards: a socket dropped by ping() leaves the list.
-  for (let i = watched.length - 1; i >= 0; i--) {
-    const ws = watched[i];
-    if (ws && clock >= ws.pingAt) ping(ws);
-  }
+  pings.unwatch(ws);
 }
 
 function ping(ws: WebSocket): void {
@@ -333,7 +319,7 @@ function ping(ws: WebSocket): void {
     return;
   }
   ws.missed++;
-  ws.pingAt = clock + Math.ceil(ws.pingInterval);
+  ws.pingAt = pings.second + Math.ceil(ws.pingInterval);
   writeFrame(ws, PING, '');
 }
 
