@@ -75,9 +75,9 @@ export class Connection {
    * REQUEST_TIMER or HANDLER_TIMER. Also the connection's phase: waiting for
    * its client (IDLE, REQUEST) or busy with a response (NO_TIMER, HANDLER).
    */
-  timerKind = IDLE_TIMER;
-  deadline = 0;
-  served = 0;
+  declare timerKind: number;
+  declare deadline: number;
+  declare served: number;
   // Set on the prototype below: an instance holds them only once they change.
   declare closed: boolean;
   declare closeAfter: boolean;
@@ -113,6 +113,9 @@ export class Connection {
 }
 
 defaultsOnPrototype(Connection, {
+  timerKind: NO_TIMER,
+  deadline: 0,
+  served: 0,
   closed: false,
   closeAfter: false,
   unsent: '',
@@ -269,7 +272,11 @@ function send(c: Connection, res: Response, req: Request | null): void {
 /** After the 101, the socket and anything the client sent past the handshake belong to the new protocol. */
 function switchProtocols(c: Connection, res: Response, upgrade: NonNullable<Response['upgrade']>): void {
   writeSocket(c.socket, responseHead(res, c.host.serverName, ''));
-  c.timerKind = NO_TIMER;
+  // The socket is the protocol's now: the timer fields go back to the prototype's defaults (NO_TIMER).
+  const fields = c as unknown as { timerKind?: number; deadline?: number; served?: number };
+  delete fields.timerKind;
+  delete fields.deadline;
+  delete fields.served;
   const handler = upgrade(c.socket, c.host);
   c.upgraded = handler;
   const early = c.parser ? c.parser.takeBuffered() : '';
@@ -295,13 +302,14 @@ function sendStream(c: Connection, res: Response, stream: Puller, headOnly: bool
   }
   c.streaming = stream;
   listenForDrain(c);
-  if (stream.subscribe) stream.subscribe(() => sourceReady(c, stream));
+  // A shared function and the connection, not a closure: that would keep this scope (the Response too) for the stream's life.
+  if (stream.subscribe) stream.subscribe(sourceReady, c);
   // The first chunk is pulled from a timer, on a fresh stack: a generator source nests a few calls deep.
   startTimer(() => { if (c.streaming === stream) pump(c); }, 0);
 }
 
-function sourceReady(c: Connection, stream: Puller): void {
-  if (c.streaming !== stream || !c.awaitingSource) return;
+function sourceReady(c: Connection): void {
+  if (!c.streaming || !c.awaitingSource) return;
   c.awaitingSource = false;
   pump(c);
 }

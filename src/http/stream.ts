@@ -24,9 +24,10 @@ export interface Puller {
   /**
    * For a source that is mostly waiting (an SSE channel): next() may then give
    * null and the source calls `ready` once there is more. One callback for the
-   * whole stream holds far less heap than a promise and its reactions per wait.
+   * whole stream holds far less heap than a promise and its reactions per wait;
+   * a shared function and a token (what to call it with) less than a closure.
    */
-  subscribe?(ready: () => void): void;
+  subscribe?(ready: (token: any) => void, token: any): void;
 }
 
 function toBytes(chunk: unknown): string | undefined {
