@@ -275,10 +275,11 @@ export const MAX_NESTED_METHOD_CALLS = 6;
  * that started them (a socket's data, a timer, a promise job). Measured on the ESP32-memory
  * build (bench/stack.mjs): a `net` server's one-call handler needs 16 KB of `ulimit -s`, the
  * hello app (7 calls deep) 20 KB, async middleware and handlers (9-11 calls, plus the
- * interpreter's own frames for promise jobs and generators) 24 KB, the budget of every app.
- * A request path deeper than this would not fit a board: the emulation throws at the next call.
+ * interpreter's own frames for promise jobs and generators) and a route's own middleware
+ * refusing with a 401 (13 calls) 24 KB, the budget of every app. A request path deeper than
+ * this would not fit a board: the emulation throws at the next call.
  */
-export const MAX_CALL_DEPTH = 12;
+export const MAX_CALL_DEPTH = 13;
 
 /**
  * For test builds run in the emulation: wraps every function body in
