@@ -203,7 +203,7 @@ test(`with ESPRUINO: a --quick run measures every figure (${lane()})`, { skip: !
     assert.equal(code, 0, out);
     const { json, md } = readResults(dir);
     const ids = json.figures.map((f) => f.id);
-    for (const id of ['cpu.hello.keepalive', 'cpu.hello.keepalive.c-http', 'cpu.hello.close', 'cpu.post.echo', 'cpu.route', 'cpu.route.middleware',
+    for (const id of ['cpu.hello.keepalive.1', 'cpu.hello.keepalive', 'cpu.hello.keepalive.c-http', 'cpu.hello.close', 'cpu.post.echo', 'cpu.route', 'cpu.route.middleware',
       'rps.hello.1', 'rps.hello.8', 'ws.roundtrips', 'cpu.ws.message', 'sse.events', 'jsvars.boot.storage', 'jsvars.boot.ram',
       'jsvars.per.keepalive', 'jsvars.per.websocket', 'jsvars.per.sse', 'capacity.c3', 'jsvars.leak', 'jsvars.boot.hello',
       'jsvars.boot.plugin.websocket', 'jsvars.boot.plugin.sse', 'jsvars.boot.plugin.static', 'jsvars.boot.plugin.wifi',

@@ -153,6 +153,34 @@ describe(`HTTP/1.1 core (${lane()})`, () => {
     assert.equal(text.slice(0, 16), '0123456789abcdef');
   });
 
+  // Espruino never sets TCP_NODELAY: a response written in two pieces would have its second
+  // held by Nagle until the client's delayed ACK (40 ms on Linux) on a reused connection.
+  test('a response that fits one 536-byte piece leaves as one write, on a reused connection too', async () => {
+    const socket = net.connect(app.port, '127.0.0.1');
+    socket.setNoDelay(true);
+    let pieces = [];
+    socket.on('data', (chunk) => pieces.push(chunk.toString('latin1')));
+    try {
+      await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+      for (let i = 0; i < 3; i++) {
+        pieces = [];
+        socket.write(GET('/utf8'));
+        const deadline = Date.now() + 5000;
+        let parsed = [];
+        while (Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          parsed = parseResponses(pieces.join(''));
+          if (parsed.length && parsed[0].body.length === Number(parsed[0].headers['content-length'])) break;
+        }
+        assert.equal(parsed.length, 1, `request ${i + 1}: no whole answer in 5 s: ${pieces.join('')}`);
+        assert.ok(pieces.join('').length <= 536, `the answer is ${pieces.join('').length} bytes`);
+        assert.equal(pieces.length, 1, `request ${i + 1} arrived in ${pieces.length} pieces: ${JSON.stringify(pieces)}`);
+      }
+    } finally {
+      socket.destroy();
+    }
+  });
+
   test('keep-alive per RFC 9112: 1.1 persists, 1.0 closes unless asked, Connection: close is echoed', async () => {
     const kept = await rawExchange(app.port, GET('/') + GET('/users/1'));
     assert.equal(parseResponses(kept.text).length, 2);
