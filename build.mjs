@@ -15,7 +15,7 @@ import * as esbuild from 'esbuild';
 import ts from 'typescript';
 import { fixForEspruino, checkBundle, formatFindings, instrumentMethodDepth } from './tools/gate.mjs';
 import { TRAPS } from './tools/traps.mjs';
-import { libraryNames, publicNames, shortenNames } from './tools/short-names.mjs';
+import { libraryNames, publicNames, shortenNames, aliasGlobals } from './tools/short-names.mjs';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 export const PLUGINS = ['websocket', 'sse', 'static', 'middleware', 'wifi'];
@@ -202,6 +202,7 @@ export async function buildBundle(entry, options = {}) {
   const findings = checkBundle(code, TRAPS.filter((trap) => trap.stage !== 'before-minify'));
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length) throw new BuildError(`${basename(entryPath)}: the bundle would fail on Espruino:\n${formatFindings(errors, code)}`);
+  code = await aliasGlobals(code);
   if (options.countMethodDepth) code = instrumentMethodDepth(code);
   const outFile = resolve(options.out || join(ROOT, 'dist', basename(entryPath, extname(entryPath)) + '.js'));
   if (options.write !== false) {

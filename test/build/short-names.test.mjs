@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as acorn from 'acorn';
-import { shortenNames, libraryNames, publicNames, SHORT_NAME } from '../../tools/short-names.mjs';
+import * as acornWalk from 'acorn-walk';
+import { shortenNames, libraryNames, publicNames, aliasGlobals, SHORT_NAME } from '../../tools/short-names.mjs';
 import { USAGE_HELPER } from '../../bench/interpreter.mjs';
 import { buildBundle, PUBLIC_ENTRIES } from '../../build.mjs';
 
@@ -86,5 +87,31 @@ describe('short names for internal top-level bindings', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('aliases for the interpreter\'s globals', () => {
+  test('a bundle reaches JSON, Object, E... through aliases declared before anything else, and a local of the same name is left alone', async () => {
+    const code = await aliasGlobals('function f(E){return E+JSON.stringify(Object.keys(E))}var n=parseInt("7",10);');
+    const ast = acorn.parse(code, { ecmaVersion: 5 });
+    const first = ast.body[0];
+    assert.equal(first.type, 'VariableDeclaration');
+    assert.deepEqual(first.declarations.map((d) => [d.id.name, d.init.name]), [['$$a', 'JSON'], ['$$d', 'Object'], ['$$q', 'parseInt']]);
+    assert.match(code, /function f\(E\)\{return E\+\$\$a\.stringify\(\$\$d\.keys\(E\)\)\}/);
+    const context = {};
+    vm.runInNewContext(code + ';this.result=f({k:1})+n;', context);
+    assert.equal(context.result, '[object Object]["k"]7');
+    assert.equal(await aliasGlobals('var plain=1;'), 'var plain=1;', 'no global used: no alias');
+  });
+
+  test('a built example names each global it uses once, in the first statement', async () => {
+    const { code } = await buildBundle(ROOT + 'examples/basic.ts', { board: 'esp32', write: false });
+    const [first, ...rest] = acorn.parse(code, { ecmaVersion: 5 }).body;
+    const aliased = new Set(first.declarations.map((d) => d.init.name));
+    for (const name of ['JSON', 'Object', 'E', 'setTimeout']) assert.ok(aliased.has(name), name);
+    const bare = [];
+    for (const node of rest) acornWalk.full(node, (n) => { if (n.type === 'Identifier' && aliased.has(n.name)) bare.push(n.name); });
+    // What is left is a parameter or local of that name (minified code names its locals freely).
+    for (const name of new Set(bare)) assert.ok(!['JSON', 'Object', 'setTimeout'].includes(name), `${name} is looked up past the aliases`);
   });
 });
