@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import WebSocket from 'ws';
 import { startApp, rawExchange, parseResponses, request } from '../helpers/app.mjs';
-import { GENERATOR_STREAM_STACK_KB } from '../helpers/server.mjs';
 
 export const GET = (path, ...headers) => request(`GET ${path} HTTP/1.1`, 'Host: t', ...headers);
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -203,7 +202,7 @@ export async function warmUp(app) {
 
 /** Starts test/fixtures/abuse.ts, warms it up and takes its resting footprint: { app, baseline }. */
 export async function startAtRest(options) {
-  const app = await startApp('test/fixtures/abuse.ts', { cStackKb: GENERATOR_STREAM_STACK_KB, ...options });
+  const app = await startApp('test/fixtures/abuse.ts', options);
   await warmUp(app);
   return { app, baseline: await restingFootprint(app) };
 }

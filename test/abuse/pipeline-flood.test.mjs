@@ -6,13 +6,13 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startApp, rawExchange, request } from '../helpers/app.mjs';
-import { lane, GENERATOR_STREAM_STACK_KB } from '../helpers/server.mjs';
+import { lane } from '../helpers/server.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe(`pipelined bytes during a long response stay bounded (${lane()})`, { skip: !process.env.ESPRUINO && 'JsVars are only counted on the real interpreter (set ESPRUINO)' }, () => {
   let app;
-  before(async () => { app = await startApp('test/fixtures/app.ts', { cStackKb: GENERATOR_STREAM_STACK_KB }); });
+  before(async () => { app = await startApp('test/fixtures/app.ts'); });
   after(() => app.stop());
 
   const usage = async () => JSON.parse((await rawExchange(app.port, request('GET /memory HTTP/1.1', 'Host: t', 'Connection: close'))).text.split('\r\n\r\n')[1]).usage;

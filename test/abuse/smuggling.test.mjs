@@ -6,7 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, rawExchange, parseResponses } from '../helpers/app.mjs';
-import { lane, GENERATOR_STREAM_STACK_KB } from '../helpers/server.mjs';
+import { lane } from '../helpers/server.mjs';
 import { GET } from './lib.mjs';
 
 const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n';
@@ -32,7 +32,7 @@ const attempts = [
 
 describe(`request smuggling → 400 (${lane()})`, () => {
   let app;
-  before(async () => { app = await startApp('test/fixtures/abuse.ts', { cStackKb: GENERATOR_STREAM_STACK_KB }); });
+  before(async () => { app = await startApp('test/fixtures/abuse.ts'); });
   after(() => app.stop());
 
   for (const [name, payload] of attempts) {
@@ -57,7 +57,7 @@ describe(`request smuggling → 400 (${lane()})`, () => {
 
 describe(`response splitting by user code → an error, never sent (${lane()})`, () => {
   let app;
-  before(async () => { app = await startApp('test/fixtures/abuse.ts', { cStackKb: GENERATOR_STREAM_STACK_KB }); });
+  before(async () => { app = await startApp('test/fixtures/abuse.ts'); });
   after(() => app.stop());
 
   const attempts = [

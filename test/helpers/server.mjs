@@ -37,7 +37,6 @@ async function waitUntilAccepting(port, timeoutMs) {
   }
 }
 
-/** 'espruino' when tests run on the real interpreter, else 'emulation' (for test names). */
 /**
  * The C stack (KB of `ulimit -s`) the real interpreter runs every test server with unless told
  * otherwise: every app must serve within it (an ESP32's 25 KB task stack is about 44 KB of this
@@ -45,13 +44,7 @@ async function waitUntilAccepting(port, timeoutMs) {
  */
 export const DEVICE_STACK_KB = 24;
 
-/**
- * The known gap: a stream whose source is a generator yielding promises (the abuse and
- * app fixtures' /stream/endless) needs 28 KB, because the generator's step function
- * (tools/espruino-helpers.js __generator) nests deep in C. Fixtures that serve one run with this.
- */
-export const GENERATOR_STREAM_STACK_KB = 32;
-
+/** 'espruino' when tests run on the real interpreter, else 'emulation' (for test names). */
 export function lane() {
   return process.env.ESPRUINO ? 'espruino' : 'emulation';
 }
@@ -144,9 +137,12 @@ export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, 
     command = '/bin/sh';
   }
 
+  // The real interpreter gets a bare environment: its strings sit at the top of the C stack,
+  // and npm's hundred npm_* variables took 6 KB more of it (a board has no environment at all).
+  const inherited = interpreter.lane === 'espruino' ? { PATH: process.env.PATH } : process.env;
   const child = spawn(command, args, {
     cwd: dir,
-    env: { ...process.env, ...(port !== undefined ? { PORT: String(port) } : {}), ...env },
+    env: { ...inherited, ...(port !== undefined ? { PORT: String(port) } : {}), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   running.add(child);

@@ -4,14 +4,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, rawExchange, request } from '../helpers/app.mjs';
-import { lane, GENERATOR_STREAM_STACK_KB } from '../helpers/server.mjs';
+import { lane } from '../helpers/server.mjs';
 
 const GET = (path, ...headers) => request(`GET ${path} HTTP/1.1`, 'Host: t', ...headers);
 
 describe(`no leaks per request (${lane()})`, { skip: !process.env.ESPRUINO && 'JsVars are only counted on the real interpreter (set ESPRUINO)' }, () => {
   let app;
-  // Its traffic includes the fixture's generator streams: see GENERATOR_STREAM_STACK_KB.
-  before(async () => { app = await startApp('test/fixtures/app.ts', { cStackKb: GENERATOR_STREAM_STACK_KB }); });
+  before(async () => { app = await startApp('test/fixtures/app.ts'); });
   after(() => app.stop());
 
   const usage = async () => JSON.parse((await rawExchange(app.port, GET('/memory'), { idleMs: 150 })).text.split('\r\n\r\n')[1]).usage;

@@ -4,7 +4,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { startApp, rawExchange, request } from '../helpers/app.mjs';
-import { lane, GENERATOR_STREAM_STACK_KB } from '../helpers/server.mjs';
+import { lane } from '../helpers/server.mjs';
 
 const GET = (path, ...headers) => request(`GET ${path} HTTP/1.1`, 'Host: test', ...headers);
 
@@ -34,8 +34,7 @@ function splitHead(text) {
 
 describe(`streamed responses (${lane()})`, () => {
   let app;
-  // Its generator sources: see GENERATOR_STREAM_STACK_KB.
-  before(async () => { app = await startApp('test/fixtures/app.ts', { cStackKb: GENERATOR_STREAM_STACK_KB }); });
+  before(async () => { app = await startApp('test/fixtures/app.ts'); });
   after(() => app.stop());
 
   test('an array source: chunked with correct hex sizes, empty chunks skipped, UTF-8 text, terminated', async () => {
