@@ -202,7 +202,7 @@ export async function buildBundle(entry, options = {}) {
   const findings = checkBundle(code, TRAPS.filter((trap) => trap.stage !== 'before-minify'));
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length) throw new BuildError(`${basename(entryPath)}: the bundle would fail on Espruino:\n${formatFindings(errors, code)}`);
-  code = await aliasGlobals(code);
+  if (options.aliasGlobals !== false) code = await aliasGlobals(code);
   if (options.countMethodDepth) code = instrumentMethodDepth(code);
   const outFile = resolve(options.out || join(ROOT, 'dist', basename(entryPath, extname(entryPath)) + '.js'));
   if (options.write !== false) {
