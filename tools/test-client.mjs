@@ -11,6 +11,8 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { extname, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
 import { buildBundle } from '../build.mjs';
 import { createEspruino } from '../test/emulation/espruino.mjs';
 import { webFolderPreamble } from './web-assets.mjs';
@@ -146,11 +148,12 @@ class BodyReader {
 
 /** A response as a test sees it, shaped like fetch's: status, headers (a Headers), text, json, body (the bytes). */
 export class TestResponse {
+  /** A gzip body (Content-Encoding: gzip) is decoded, as fetch does; the header stays. */
   constructor(head, body) {
     this.status = head.status;
     this.statusText = head.statusText;
     this.headers = head.headers;
-    this.body = body;
+    this.body = body.length && /^gzip$/i.test(head.headers.get('content-encoding') || '') ? gunzipSync(body) : body;
   }
 
   get ok() {
@@ -328,6 +331,7 @@ export class TestClient {
    * { name: string }), print (each line the app prints; by default kept in `output`).
    */
   static async start(entry, options = {}) {
+    if (entry instanceof URL) entry = fileURLToPath(entry);
     let code;
     if (extname(entry) === '.js') code = readFileSync(entry, 'utf8');
     else {
@@ -382,6 +386,7 @@ export class TestClient {
     body = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
     if (body.length || ['POST', 'PUT', 'PATCH'].includes(method)) headers.set('content-length', String(body.length));
     if (!headers.has('host')) headers.set('host', 'localhost');
+    if (!headers.has('accept-encoding')) headers.set('accept-encoding', 'gzip');
     if (!headers.has('connection')) headers.set('connection', 'close');
     if (this.cookies.size && !headers.has('cookie')) headers.set('cookie', [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; '));
     const connection = this.emulation.connect(init.port);

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { TestClient, TestClientError } from '../../tools/test-client.mjs';
 
 const APP = fileURLToPath(new URL('../fixtures/test-client.ts', import.meta.url));
@@ -97,5 +98,16 @@ test('an app that throws at start, or never listens, is an error naming it', asy
     await assert.rejects(TestClient.start(join(dir, 'silent.js'), { timeoutMs: 200 }), /listens on no port after 200 ms[\s\S]*idle/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file of www/ stored gzipped comes decoded, like fetch', async () => {
+  const page = await TestClient.start(APP, { storage: { 'www/page.txt.gz': gzipSync('stored gzipped').toString('latin1') } });
+  try {
+    const res = await page.get('/files/page.txt');
+    assert.equal(res.headers.get('content-encoding'), 'gzip');
+    assert.equal(res.text, 'stored gzipped');
+  } finally {
+    await page.close();
   }
 });
