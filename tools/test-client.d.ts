@@ -25,12 +25,16 @@ export interface RequestInit {
   body?: string | Uint8Array;
   /** A value sent as JSON (with Content-Type: application/json unless given). */
   json?: unknown;
+  /** The port to reach when the app listens on more than one (else the first it listens on). */
+  port?: number;
 }
 
 export interface WebSocketInit {
   headers?: HeadersInit;
   /** Subprotocols offered in Sec-WebSocket-Protocol. */
   protocols?: string[];
+  /** The port to reach, as for requests. */
+  port?: number;
 }
 
 export class TestResponse {
@@ -95,7 +99,7 @@ export class TestClient {
   /** Opens a WebSocket session; rejects with a TestClientError carrying `response` when the app does not upgrade. */
   webSocket(path: string, init?: WebSocketInit): Promise<TestWebSocket>;
   /** Opens a Server-Sent Events stream; rejects with a TestClientError carrying `response` when it is not one. */
-  sse(path: string, init?: { headers?: HeadersInit }): Promise<TestEventStream>;
+  sse(path: string, init?: { headers?: HeadersInit; port?: number }): Promise<TestEventStream>;
   /** Stops the app: its timers, connections and servers. */
   close(): Promise<void>;
 }

@@ -32,6 +32,7 @@ class ByteReader {
     stream.on('data', (chunk) => { this.buffer = Buffer.concat([this.buffer, chunk]); this.notify(); });
     stream.on('end', () => { this.ended = true; this.notify(); });
     stream.on('close', () => { this.ended = true; this.notify(); });
+    stream.on('error', () => {}); // a reset: 'close' follows, and a read waiting for more fails naming what it waited for
   }
 
   notify() {
@@ -389,6 +390,8 @@ export class TestClient {
     if (!headers.has('accept-encoding')) headers.set('accept-encoding', 'gzip');
     if (!headers.has('connection')) headers.set('connection', 'close');
     if (this.cookies.size && !headers.has('cookie')) headers.set('cookie', [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; '));
+    const ports = this.emulation.listeningPorts();
+    if (init.port !== undefined && !ports.includes(Number(init.port))) throw new TestClientError(`the app listens on ${ports.join(', ') || 'no port'}, not on ${init.port}`);
     const connection = this.emulation.connect(init.port);
     const reader = new ByteReader(connection, this.timeoutMs);
     let head = `${method} ${path} HTTP/1.1\r\n`;
@@ -415,7 +418,8 @@ export class TestClient {
 
   /**
    * Sends a request, resolves with its TestResponse. init: headers (an object or Headers),
-   * body (a string or bytes), json (a value sent as JSON, with its Content-Type).
+   * body (a string or bytes), json (a value sent as JSON, with its Content-Type), port (the
+   * app's port to reach when it listens on more than one; else the first).
    */
   async request(method, path, init = {}) {
     const what = `${method} ${path}`;
@@ -450,7 +454,7 @@ export class TestClient {
     return error;
   }
 
-  /** Opens a WebSocket session (init: headers, protocols). Rejects with `.response` when not upgraded. */
+  /** Opens a WebSocket session (init: headers, protocols, port). Rejects with `.response` when not upgraded. */
   async webSocket(path, init = {}) {
     const what = `the WebSocket upgrade of ${path}`;
     const key = randomBytes(16).toString('base64');
@@ -472,7 +476,7 @@ export class TestClient {
     return new TestWebSocket(connection, reader, head.headers.get('sec-websocket-protocol') || undefined);
   }
 
-  /** Opens a Server-Sent Events stream (init: headers). Rejects with `.response` when not one. */
+  /** Opens a Server-Sent Events stream (init: headers, port). Rejects with `.response` when not one. */
   async sse(path, init = {}) {
     const what = `the event stream of ${path}`;
     const headers = new Headers(init.headers);

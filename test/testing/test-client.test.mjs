@@ -111,3 +111,15 @@ test('a file of www/ stored gzipped comes decoded, like fetch', async () => {
     await page.close();
   }
 });
+
+test('an app on two ports: `port` picks one, the first by default, one it does not listen on is an error', async () => {
+  const twoPorts = await TestClient.start(fileURLToPath(new URL('../fixtures/test-client-ports.ts', import.meta.url)));
+  try {
+    assert.equal((await twoPorts.get('/')).text, 'site');
+    assert.equal((await twoPorts.get('/', { port: 8081 })).text, 'admin');
+    assert.equal((await twoPorts.get('/', { port: 80 })).text, 'site');
+    await assert.rejects(twoPorts.get('/', { port: 9 }), (e) => e instanceof TestClientError && e.message === 'the app listens on 80, 8081, not on 9');
+  } finally {
+    await twoPorts.close();
+  }
+});
