@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// npm run flash -- [entry.ts | bundle.js] [--port /dev/ttyUSB0 | tcp://host:23] [--board esp32]
-//                  [--baud 115200] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>]
-//                  [--no-manifest] [--app-port <n>] [--config espruino.json] [--piece-size <bytes>]
-//                  [--timeout <s>] [--verbose] [--dry-run]
-//       npm run flash -- --module [...]     the library as Storage modules: "MicroServer" and its plug-ins
-//       npm run flash -- --list             the serial ports of this host
+// microserver flash [entry.ts | bundle.js] [--port /dev/ttyUSB0 | tcp://host:23] [--board esp32]
+//                   [--baud 115200] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>]
+//                   [--no-manifest] [--app-port <n>] [--config espruino.json] [--piece-size <bytes>]
+//                   [--timeout <s>] [--verbose] [--dry-run]
+//       microserver flash --module [...]     the library as Storage modules: "MicroServer" and its plug-ins
+//       microserver flash --list             the serial ports of this host
 //
 // Builds the entry for a board (a .js file is taken as a built bundle) and puts it on the
 // board through its REPL, over a serial port or the telnet console:
@@ -43,11 +43,11 @@ const RECONNECT_MS = 20000;
 
 class FlashError extends Error {}
 
-const USAGE = `usage: npm run flash -- [entry.ts | bundle.js] [--port <device | tcp://host:port>] [--board esp32|esp32c3|linux]
+const USAGE = `usage: microserver flash [entry.ts | bundle.js] [--port <device | tcp://host:port>] [--board esp32|esp32c3|linux]
          [--baud <n>] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>] [--no-manifest] [--app-port <n>]
          [--config espruino.json] [--piece-size <bytes>] [--timeout <seconds>] [--verbose] [--dry-run] [--no-check]
-       npm run flash -- --module [--port ...] [--board ...] [--www <dir>] [--wifi <wifi.json>] [--dry-run]
-       npm run flash -- --list
+       microserver flash --module [--port ...] [--board ...] [--www <dir>] [--wifi <wifi.json>] [--dry-run]
+       microserver flash --list
 
   --port        a serial device (/dev/ttyUSB0, /dev/ttyACM0, COM3, a pty) or tcp://host:port (the telnet console)
   --list        the serial ports of this host (no udev needed)

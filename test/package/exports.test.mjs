@@ -32,4 +32,5 @@ test('the package is public, ships what its exports and bin name, and its comman
   }
   for (const name of ['esbuild', 'typescript', '@types/espruino', 'acorn', 'acorn-walk']) assert.ok(pkg.dependencies[name], `${name} is not a dependency`);
   for (const script of ['start', 'build', 'flash', 'test']) assert.equal(pkg.scripts[script], `node bin/microserver.mjs ${script}`);
+  assert.match(pkg.scripts['build:module'], /^node bin\/microserver\.mjs build --modules /);
 });
