@@ -1,5 +1,5 @@
 // The package as a user gets it: `npm pack`, the tarball installed into a fresh folder outside
-// the repository, `microserver init`, then that project's `npm test`, `npm run build` (type
+// the repository, `microserver init DIR`, then that project's `npm test`, `npm run build` (type
 // errors as file:line, --no-check) and `npm start` answering on http://127.0.0.1:8080/.
 // npm installs with --prefer-offline: the package's dependencies (esbuild, typescript, acorn,
 // @types/espruino) are the repository's own, already in npm's cache after `npm ci`.
@@ -49,8 +49,8 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('microserver init scaffolds a project; its npm install and npm test pass', async () => {
-  const init = await run(join(project, 'node_modules/.bin/microserver'), ['init'], project);
+test('microserver init DIR scaffolds a project; its npm install and npm test pass', async () => {
+  const init = await run(join(project, 'node_modules/.bin/microserver'), ['init', 'greenhouse'], dir);
   assert.equal(init.code, 0, init.out);
   for (const file of ['app.ts', 'www/index.html', 'test/app.test.mjs', 'tsconfig.json', 'espruino.json', '.gitignore']) {
     assert.ok(existsSync(join(project, file)), `${file} is missing`);
