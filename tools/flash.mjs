@@ -184,7 +184,8 @@ async function main() {
   if (prefix.length > MAX_STORAGE_NAME - 4) throw new FlashError(`--storage-prefix "${prefix}" leaves no room in Storage's ${MAX_STORAGE_NAME}-character names`);
   const wifi = loadWifi(args, cwd);
 
-  const rel = (p) => (p.startsWith(ROOT + sep) ? relative(ROOT, p) : p);
+  // Paths as the user knows them: from their project folder, else from the package's (its examples).
+  const rel = (p) => (p.startsWith(cwd + sep) ? relative(cwd, p) : p.startsWith(ROOT + sep) ? relative(ROOT, p) : p);
   console.log(`flash ${asModule ? `the library as the Storage modules "${CORE_MODULE}" and its plug-ins` : rel(entry)} for board ${settings.board} on ${settings.port}` +
     `${isTcpPort(settings.port) ? '' : ` at ${settings.baud} baud`}` +
     (settings.configFile ? ` (settings: ${rel(settings.configFile)})` : ' (no espruino.json: defaults)') +

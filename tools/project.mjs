@@ -22,19 +22,25 @@ export function projectConfig(cwd = process.cwd()) {
   }
 }
 
-/** The app to build when the command line names none: espruino.json's "entry", else app.ts (or `fallback` when there is none). */
-export function defaultEntry(cwd = process.cwd(), fallback = DEFAULT_ENTRY) {
-  return projectConfig(cwd).entry || (fallback && !existsSync(join(cwd, DEFAULT_ENTRY)) ? fallback : DEFAULT_ENTRY);
+/**
+ * The app to build when the command line names none: espruino.json's "entry", else app.ts,
+ * else `fallback`; with none of them, an error saying how to name one.
+ */
+export function defaultEntry(cwd = process.cwd(), fallback = undefined) {
+  const entry = projectConfig(cwd).entry || (existsSync(join(cwd, DEFAULT_ENTRY)) ? DEFAULT_ENTRY : fallback);
+  if (!entry) throw new ProjectError(`no ${DEFAULT_ENTRY} here and no "entry" in ${CONFIG_FILE}: name the app's entry file`);
+  return entry;
 }
 
 /**
  * The compiler options and files to check: the tsconfig.json nearest to `from` (a file or a
- * folder), else the package's own settings (ES5 lib, Espruino's types, strict).
+ * folder), else the one `microserver init` writes (ES5 lib, Espruino's types, strict; not the
+ * repository's own, whose unused-name checks are for the library's code).
  */
 function loadProject(from) {
   const configFile = ts.findConfigFile(from, ts.sys.fileExists);
   const host = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new ProjectError(formatDiagnostics([d])); } };
-  const parsed = ts.getParsedCommandLineOfConfigFile(configFile || join(PACKAGE_ROOT, 'tsconfig.json'), {}, host);
+  const parsed = ts.getParsedCommandLineOfConfigFile(configFile || join(PACKAGE_ROOT, 'templates', 'init', 'tsconfig.json'), {}, host);
   if (parsed.errors.length) throw new ProjectError(formatDiagnostics(parsed.errors));
   return { options: { ...parsed.options, noEmit: true }, fileNames: configFile ? parsed.fileNames : [] };
 }
@@ -56,6 +62,7 @@ export function formatDiagnostics(diagnostics) {
  * the errors as `file:line:column: ...`; returns the number of files checked.
  */
 export function typeCheck({ entry, cwd = process.cwd() } = {}) {
+  if (entry && !existsSync(resolve(cwd, entry))) throw new ProjectError(`entry not found: ${entry}`);
   const project = loadProject(entry ? dirname(resolve(cwd, entry)) : cwd);
   const rootNames = entry ? [resolve(cwd, entry)] : project.fileNames;
   const program = ts.createProgram(rootNames, project.options);

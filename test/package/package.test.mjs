@@ -1,6 +1,7 @@
 // The package as a user gets it: `npm pack`, the tarball installed into a fresh folder outside
 // the repository, `microserver init DIR`, then that project's `npm test`, `npm run build` (type
-// errors as file:line, --no-check) and `npm start` answering on http://127.0.0.1:8080/.
+// errors as file:line, --no-check), `npm run flash -- --dry-run` and `npm start` answering on
+// http://127.0.0.1:8080/.
 // npm installs with --prefer-offline: the package's dependencies (esbuild, typescript, acorn,
 // @types/espruino) are the repository's own, already in npm's cache after `npm ci`.
 import { test, before, after } from 'node:test';
@@ -69,7 +70,7 @@ test('microserver init DIR scaffolds a project; its npm install and npm test pas
   assert.match(tested.out, /pass 4/);
 });
 
-test('npm run build type-checks: a handler returning undefined or a plain object fails as file:line; --no-check skips', async () => {
+test('npm run build type-checks: a handler returning undefined or a plain object fails as file:line; --no-check skips; npm run flash plans the app and www/', async () => {
   const app = readFileSync(join(project, 'app.ts'), 'utf8');
   writeFileSync(join(project, 'broken.ts'), app.replace('app.run();', "app.get('/nothing', () => undefined);\napp.get('/object', () => ({ plain: true }));\napp.run();"));
   const lines = readFileSync(join(project, 'broken.ts'), 'utf8').split('\n');
@@ -85,6 +86,11 @@ test('npm run build type-checks: a handler returning undefined or a plain object
   const built = await run('npm', ['run', 'build'], project);
   assert.equal(built.code, 0, built.out);
   assert.match(built.out, /dist\/app\.js: \d+ bytes/);
+  const flash = await run('npm', ['run', 'flash', '--', '--dry-run'], project);
+  assert.equal(flash.code, 0, flash.out);
+  assert.match(flash.out, /flash app\.ts for board esp32 on \/dev\/ttyUSB0 at 115200 baud \(settings: espruino\.json\)/);
+  assert.match(flash.out, /www\/index\.html -> Storage "www\/index\.html\.gz"/);
+  assert.match(flash.out, /dry run: nothing was sent/);
   const help = await run('npm', ['start', '--', '--help'], project);
   assert.equal(help.code, 0, help.out);
   assert.match(help.out, /usage: microserver start/);
