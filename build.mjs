@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds one minified ES5 bundle that runs on Espruino.
 //
-//   npm run build -- <entry.ts> [--out <file>] [--board <name>] [--port <n>]
+//   microserver build [entry.ts] [--out <file>] [--board <name>] [--port <n>] [--no-check]
 //
 // Pipeline: esbuild bundles the TypeScript (modules resolved, syntax kept),
 // TypeScript lowers the whole bundle to ES5 once (so its helpers are not
@@ -16,6 +16,7 @@ import ts from 'typescript';
 import { fixForEspruino, checkBundle, formatFindings, instrumentMethodDepth } from './tools/gate.mjs';
 import { TRAPS } from './tools/traps.mjs';
 import { libraryNames, publicNames, shortenNames, aliasGlobals } from './tools/short-names.mjs';
+import { defaultEntry, typeCheck, ProjectError } from './tools/project.mjs';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 export const PLUGINS = ['websocket', 'sse', 'static', 'middleware', 'wifi'];
@@ -234,7 +235,7 @@ export function parseArgs(argv) {
     const arg = argv[i];
     if (arg.startsWith('--')) {
       const [key, inline] = arg.slice(2).split('=');
-      if (['dry-run', 'library', 'help', 'modules'].includes(key)) args[key] = true;
+      if (['dry-run', 'library', 'help', 'modules', 'no-check'].includes(key)) args[key] = true;
       else if (inline !== undefined) args[key] = inline;
       else if (i + 1 < argv.length) args[key] = argv[++i];
       else throw new BuildError(`${arg} needs a value`);
@@ -243,25 +244,40 @@ export function parseArgs(argv) {
   return args;
 }
 
-async function main() {
-  const args = parseArgs(process.argv.slice(2));
-  if (args.help || (args._.length !== 1 && !args.modules)) {
-    console.log('usage: npm run build -- <entry.ts> [--out <file>] [--board esp32|esp32c3|linux] [--port <n>] [--library]\n' +
-      '       npm run build -- --modules [--out <dir>] [--board ...]   the core and each plug-in as Storage modules');
-    process.exit(args.help ? 0 : 2);
+export const USAGE = `usage: microserver build [entry.ts] [--out <file>] [--board esp32|esp32c3|linux] [--port <n>] [--library] [--no-check]
+       microserver build --modules [--out <dir>] [--board ...]   the core and each plug-in as Storage modules
+
+Type-checks the app (default: espruino.json's "entry", else app.ts) with the package's types,
+then bundles it into one minified ES5 file for Espruino (default dist/<entry>.js).
+
+  --board     bake in the board's defaults (boards/<name>.json)
+  --port      the port the app listens on, whatever its code says
+  --library   keep the entry's exports (a module for require())
+  --no-check  skip the type check`;
+
+export async function build(argv) {
+  const args = parseArgs(argv);
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
   }
   if (args.modules) {
-    for (const module of await buildModules({ board: args.board, outDir: args.out || join(ROOT, 'dist') })) console.log(`${module.outFile}: ${module.size} bytes (require("${module.name}"))`);
-    return;
+    for (const module of await buildModules({ board: args.board, outDir: resolve(args.out || 'dist') })) console.log(`${module.outFile}: ${module.size} bytes (require("${module.name}"))`);
+    return 0;
   }
-  const result = await buildBundle(args._[0], { out: args.out, board: args.board, port: args.port, library: args.library });
+  if (args._.length > 1) throw new BuildError(`one entry only, got ${args._.join(', ')}\n${USAGE}`);
+  const entry = args._[0] || defaultEntry();
+  if (!args['no-check']) typeCheck({ entry });
+  const out = args.out || resolve('dist', basename(entry, extname(entry)) + '.js');
+  const result = await buildBundle(entry, { out, board: args.board, port: args.port, library: args.library });
   if (result.warnings.length) console.warn(formatFindings(result.warnings, result.code));
   console.log(`${result.outFile}: ${result.size} bytes`);
+  return 0;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((e) => {
-    console.error(e instanceof BuildError ? `build failed: ${e.message}` : e);
+  build(process.argv.slice(2)).then((status) => process.exit(status), (e) => {
+    console.error(e instanceof BuildError || e instanceof ProjectError ? `build failed: ${e.message}` : e);
     process.exit(1);
   });
 }

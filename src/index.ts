@@ -3,6 +3,8 @@
 //   src/websocket (webSocket, WebSocketHub), src/sse (sse, SSEChannel, SSEHub),
 //   src/static (mountStatic, sendFile), src/middleware (CORS, logging, auth,
 //   security headers), src/wifi (startWifi).
+// Espruino's globals, for apps that import the package:
+/// <reference path="./platform/espruino.d.ts" />
 export { MicroServer } from './server';
 export type { ServerOptions } from './server';
 export { Request } from './http/request';

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// npm run flash -- [entry.ts | bundle.js] [--port /dev/ttyUSB0 | tcp://host:23] [--board esp32]
-//                  [--baud 115200] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>]
-//                  [--no-manifest] [--app-port <n>] [--config espruino.json] [--piece-size <bytes>]
-//                  [--timeout <s>] [--verbose] [--dry-run]
-//       npm run flash -- --module [...]     the library as Storage modules: "MicroServer" and its plug-ins
-//       npm run flash -- --list             the serial ports of this host
+// microserver flash [entry.ts | bundle.js] [--port /dev/ttyUSB0 | tcp://host:23] [--board esp32]
+//                   [--baud 115200] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>]
+//                   [--no-manifest] [--app-port <n>] [--config espruino.json] [--piece-size <bytes>]
+//                   [--timeout <s>] [--verbose] [--dry-run]
+//       microserver flash --module [...]     the library as Storage modules: "MicroServer" and its plug-ins
+//       microserver flash --list             the serial ports of this host
 //
 // Builds the entry for a board (a .js file is taken as a built bundle) and puts it on the
 // board through its REPL, over a serial port or the telnet console:
@@ -27,6 +27,7 @@ import { planAssets, webFolderOf, AssetError, MAX_STORAGE_NAME, MANIFEST_NAME, D
 import { openTransport, listPorts, TransportError, isTcpPort } from './flash/transport.mjs';
 import { BoardConsole, BoardError, checksum, hex } from './flash/board.mjs';
 import { progressBar, kb } from './flash/progress.mjs';
+import { defaultEntry, typeCheck, ProjectError } from './project.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULTS = { port: '/dev/ttyUSB0', baud: 115200, board: 'esp32' };
@@ -42,23 +43,24 @@ const RECONNECT_MS = 20000;
 
 class FlashError extends Error {}
 
-const USAGE = `usage: npm run flash -- [entry.ts | bundle.js] [--port <device | tcp://host:port>] [--board esp32|esp32c3|linux]
+const USAGE = `usage: microserver flash [entry.ts | bundle.js] [--port <device | tcp://host:port>] [--board esp32|esp32c3|linux]
          [--baud <n>] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>] [--no-manifest] [--app-port <n>]
-         [--config espruino.json] [--piece-size <bytes>] [--timeout <seconds>] [--verbose] [--dry-run]
-       npm run flash -- --module [--port ...] [--board ...] [--www <dir>] [--wifi <wifi.json>] [--dry-run]
-       npm run flash -- --list
+         [--config espruino.json] [--piece-size <bytes>] [--timeout <seconds>] [--verbose] [--dry-run] [--no-check]
+       microserver flash --module [--port ...] [--board ...] [--www <dir>] [--wifi <wifi.json>] [--dry-run]
+       microserver flash --list
 
   --port        a serial device (/dev/ttyUSB0, /dev/ttyACM0, COM3, a pty) or tcp://host:port (the telnet console)
   --list        the serial ports of this host (no udev needed)
   --piece-size  bytes per acknowledged piece (default: from the board's free heap, 256-2048)
   --timeout     seconds to wait for each answer from the board (default 10)
   --verbose     show the console traffic (pieces shortened)
-  --dry-run     print the plan, touch nothing`;
+  --dry-run     print the plan, touch nothing
+  --no-check    skip the type check of the entry (default: espruino.json's "entry", else app.ts)`;
 
 function parseArgs(argv) {
   const args = { _: [] };
   const valued = new Set(['port', 'board', 'baud', 'www', 'storage-prefix', 'wifi', 'app-port', 'timeout', 'config', 'piece-size']);
-  const flags = new Set(['dry-run', 'no-manifest', 'help', 'module', 'list', 'verbose']);
+  const flags = new Set(['dry-run', 'no-manifest', 'help', 'module', 'list', 'verbose', 'no-check']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-h') { args.help = true; continue; }
@@ -167,9 +169,10 @@ async function main() {
   const dry = !!args['dry-run'];
   const settings = loadSettings(args, cwd);
   const asModule = !!args.module;
-  const entry = asModule ? join(ROOT, 'src', 'index.ts') : args._[0] ? resolve(cwd, args._[0]) : join(ROOT, 'examples', 'basic.ts');
+  const entry = asModule ? join(ROOT, 'src', 'index.ts') : resolve(cwd, args._[0] || defaultEntry(cwd, join(ROOT, 'examples', 'basic.ts')));
   if (!existsSync(entry) || !statSync(entry).isFile()) throw new FlashError(`entry not found: ${args._[0] || entry}`);
   const prebuilt = extname(entry) === '.js';
+  if (!prebuilt && !asModule && !args['no-check']) typeCheck({ entry });
   if (prebuilt && args['app-port']) throw new FlashError(`${args._[0]} is a built bundle: --app-port applies to entries that are built (.ts)`);
 
   let wwwDir = null;
@@ -181,7 +184,8 @@ async function main() {
   if (prefix.length > MAX_STORAGE_NAME - 4) throw new FlashError(`--storage-prefix "${prefix}" leaves no room in Storage's ${MAX_STORAGE_NAME}-character names`);
   const wifi = loadWifi(args, cwd);
 
-  const rel = (p) => (p.startsWith(ROOT + sep) ? relative(ROOT, p) : p);
+  // Paths as the user knows them: from their project folder, else from the package's (its examples).
+  const rel = (p) => (p.startsWith(cwd + sep) ? relative(cwd, p) : p.startsWith(ROOT + sep) ? relative(ROOT, p) : p);
   console.log(`flash ${asModule ? `the library as the Storage modules "${CORE_MODULE}" and its plug-ins` : rel(entry)} for board ${settings.board} on ${settings.port}` +
     `${isTcpPort(settings.port) ? '' : ` at ${settings.baud} baud`}` +
     (settings.configFile ? ` (settings: ${rel(settings.configFile)})` : ' (no espruino.json: defaults)') +
@@ -449,7 +453,7 @@ async function printPorts() {
 }
 
 main().catch((e) => {
-  if (e instanceof FlashError || e instanceof BuildError || e instanceof AssetError || e instanceof TransportError || e instanceof BoardError) {
+  if (e instanceof FlashError || e instanceof BuildError || e instanceof ProjectError || e instanceof AssetError || e instanceof TransportError || e instanceof BoardError) {
     console.error(`flash failed: ${e.message}`);
   } else {
     console.error(e);

@@ -1,5 +1,7 @@
 // The middleware plug-ins: each is added with app.addMiddleware(...).
 //   import { CORSMiddleware, LoggingMiddleware } from '../src/middleware';
+// Espruino's globals, for apps that import the package:
+/// <reference path="../platform/espruino.d.ts" />
 export { CORSMiddleware } from './cors';
 export type { CORSOptions } from './cors';
 export { LoggingMiddleware } from './logging';

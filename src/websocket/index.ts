@@ -3,6 +3,8 @@
 // WebSocket that `handler` receives. A request that is no upgrade gets 426.
 //   import { webSocket } from '../src/websocket';
 //   app.get('/ws/echo', webSocket(async (ws) => { ... }));
+// Espruino's globals, for apps that import the package:
+/// <reference path="../platform/espruino.d.ts" />
 import { Request } from '../http/request';
 import { Response } from '../http/response';
 import { isThenable } from '../http/maybe';

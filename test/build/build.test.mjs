@@ -203,8 +203,9 @@ describe(`build.mjs, bundles run on the ${LANE}`, () => {
 
   describe('the command line', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'build-cli-'));
+    // Run in an empty folder: no espruino.json or app.ts to name a default entry.
     const cli = (...args) => new Promise((resolve) => {
-      execFile(process.execPath, [path.join(ROOT, 'build.mjs'), ...args], { cwd: ROOT }, (error, stdout, stderr) => {
+      execFile(process.execPath, [path.join(ROOT, 'build.mjs'), ...args], { cwd: tmp }, (error, stdout, stderr) => {
         resolve({ code: error ? error.code : 0, stdout, stderr });
       });
     });
@@ -235,10 +236,13 @@ describe(`build.mjs, bundles run on the ${LANE}`, () => {
       assert.equal(fs.existsSync(out), false);
     });
 
-    test('no arguments: usage, exit 2', async () => {
+    test('no entry named and none to default to: says how to name one, exit 1; --help: the usage', async () => {
       const run = await cli();
-      assert.equal(run.code, 2);
-      assert.match(run.stdout + run.stderr, /^usage: .*build.*<entry\.ts>/m);
+      assert.equal(run.code, 1);
+      assert.equal(run.stderr, 'build failed: no app.ts here and no "entry" in espruino.json: name the app\'s entry file\n');
+      const help = await cli('--help');
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, /^usage: microserver build \[entry\.ts\]/);
     });
   });
 });

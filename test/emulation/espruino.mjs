@@ -29,6 +29,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { types } from 'node:util';
+import { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
@@ -116,6 +117,8 @@ function takeEmulatedRejections(promisePrototype, onRejection) {
  *   without its newline. Default: written to process.stdout.
  * @param {() => void} [options.onQuit] Called after quit() has stopped the emulation.
  * @param {string} [options.listenHost='127.0.0.1'] Address servers listen on.
+ * @param {'tcp'|'memory'} [options.network='tcp'] 'memory': listen() opens no port; the handle's
+ *   connect() gives in-process connections to the servers (the TestClient's way in).
  * @param {object} [options.wifi] An ESP32's Wifi module (the Linux build has none): { networks:
  *   [{ ssid, password, rssi }] in range, saved: { ssid, password } as a past Wifi.save() left it,
  *   failConnects (the next n attempts fail), hangConnects (the next n never call back),
@@ -133,6 +136,7 @@ export function createEspruino(options = {}) {
   const linux = mode === 'linux';
   const totalJsVars = options.totalJsVars ?? (linux ? 4096 : 16383);
   const listenHost = options.listenHost ?? '127.0.0.1';
+  const inMemory = options.network === 'memory';
   const writeLine = options.stdout ?? ((line) => process.stdout.write(Buffer.from(line + '\n', linux ? 'utf8' : 'latin1')));
 
   let stopped = false;
@@ -602,7 +606,7 @@ export function createEspruino(options = {}) {
       sockets.set(this.socket, this);
       liveSockets.add(this);
 
-      nodeSocket.setNoDelay(true);
+      if (!inMemory) nodeSocket.setNoDelay(true);
       nodeSocket.on('data', (buffer) => {
         for (let at = 0; at < buffer.length; at += CHUNK_SIZE) {
           const piece = buffer.toString('latin1', at, Math.min(at + CHUNK_SIZE, buffer.length));
@@ -677,12 +681,36 @@ export function createEspruino(options = {}) {
   }
 
   const servers = new WeakMap(); // emulated server -> { node }
+  const memoryServers = new Map(); // port -> emulated server, with options.network 'memory'
+
+  function accept(server, nodeSocket) {
+    const socketState = new SocketState(nodeSocket);
+    raise(server, 'connect', [socketState.socket]);
+  }
+
+  /** An in-process connection to the server listening on `port` (the first one without): the client's end, a Duplex. */
+  function connect(port) {
+    if (!inMemory) throw new Error('connect() needs options.network "memory"');
+    if (stopped) throw new Error('this emulation has been stopped');
+    const server = port === undefined ? memoryServers.values().next().value : memoryServers.get(Number(port));
+    if (!server) throw new Error(port === undefined ? 'no server listens' : `nothing listens on port ${port}`);
+    const [serverEnd, clientEnd] = duplexPair();
+    accept(server, serverEnd);
+    return clientEnd;
+  }
 
   const ServerProto = defineMethods(newObject(), {
     ...eventMethods,
     listen(port) {
       const state = servers.get(this);
       if (!state || state.node) return this;
+      if (inMemory) {
+        const number = Number(port) | 0;
+        memoryServers.set(number, this);
+        state.node = { close: (done) => { memoryServers.delete(number); done?.(); } };
+        liveServers.add(state.node);
+        return this;
+      }
       const nodeServer = net.createServer({ allowHalfOpen: true });
       state.node = nodeServer;
       liveServers.add(nodeServer);
@@ -691,8 +719,7 @@ export function createEspruino(options = {}) {
           nodeSocket.destroy();
           return;
         }
-        const socketState = new SocketState(nodeSocket);
-        raise(this, 'connect', [socketState.socket]);
+        accept(this, nodeSocket);
       });
       nodeServer.on('error', () => {
         // On the device listen() throws InternalError synchronously; Node only
@@ -1702,6 +1729,9 @@ export function createEspruino(options = {}) {
     /** True when the last run() ended in an exception (the Linux build then exits with code 1). */
     get lastRunThrew() { return lastRunThrew; },
     get fsRoot() { return fsRoot; },
+    /** With options.network 'memory': the ports servers listen on, and connect(port?) to one of them. */
+    listeningPorts: () => [...memoryServers.keys()],
+    connect,
     /** Resolves once the servers listen() was called for so far are bound (Node binds asynchronously). */
     serversBound: () => Promise.all(serversBound).then(() => undefined),
     /** With options.wifi: the emulated Wifi module's state and controls, else undefined. */
@@ -1713,6 +1743,31 @@ export function createEspruino(options = {}) {
     if (!stopped) reportUncaught(error('Unhandled promise rejection: ' + describe(reason)));
   });
   return emulation;
+}
+
+/**
+ * Two connected in-memory stream ends, like the two sides of a TCP connection: what one writes
+ * the other reads, end() is a FIN (each side half-closes on its own), destroy() a reset.
+ */
+function duplexPair() {
+  const ends = [0, 1].map((side) => new Duplex({
+    allowHalfOpen: true,
+    read() {},
+    write(chunk, encoding, done) {
+      ends[1 - side].push(chunk);
+      done();
+    },
+    final(done) {
+      ends[1 - side].push(null);
+      done();
+    },
+    destroy(err, done) {
+      const other = ends[1 - side];
+      if (!other.destroyed) other.destroy();
+      done(err);
+    },
+  }));
+  return ends;
 }
 
 /** Loads a bundle file (UTF-8 bytes) into a new emulation and runs it. Returns the emulation. */

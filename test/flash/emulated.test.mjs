@@ -116,7 +116,7 @@ test('an app that throws at boot: the flash says so, with the exception', async 
   const app = join(board.dir, 'broken.ts');
   const { writeFileSync } = await import('node:fs');
   writeFileSync(app, `import { MicroServer } from ${JSON.stringify(join(ROOT, 'src/index'))};\nconst app = new MicroServer();\n` +
-    `if (app) throw new Error('no sensor on pin 4');\napp.run();\n`);
+    `function readSensor(): number { throw new Error('no sensor on pin 4'); }\nreadSensor();\napp.run();\n`);
   const res = await board.flash(app, appPort);
   assert.equal(res.code, 1, res.out);
   assert.match(res.out, /"\.bootcde" boots "\.app0"/);

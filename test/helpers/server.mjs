@@ -17,6 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { storageLoader } from '../../tools/storage-loader.mjs';
 
 const RUN_MJS = fileURLToPath(new URL('../emulation/run.mjs', import.meta.url));
 
@@ -55,25 +56,6 @@ export const C3_JSVARS = 4095;
 /** Why mode 'c3' cannot run on this lane, or false when it can (a test's `skip`). */
 export function c3Unavailable() {
   return process.env.ESPRUINO && !process.env.ESPRUINO_C3 ? 'set ESPRUINO_C3 to a build with 4095 JsVars to run this on the real interpreter' : false;
-}
-
-/**
- * A script that copies the bundle into Storage and runs it from there, as a
- * board runs saved code: the function text stays in flash. Loaded into RAM, the
- * library alone would not fit a C3's 4095 JsVars. (After load(name) the Linux
- * build's sockets never accept: eval at the top level instead.)
- */
-function storageLoader(bundlePath, workDir) {
-  const loader = path.join(workDir, 'load-from-storage.js');
-  fs.writeFileSync(loader, `(function (path, name) {
-  var S = require("Storage"), file = E.openFile(path, "r"), size = require("fs").statSync(path).size, at = 0, piece;
-  S.erase(name);
-  while ((piece = file.read(1024)) !== undefined && piece.length) { S.write(name, piece, at, size); at += piece.length; }
-  file.close();
-})(${JSON.stringify(bundlePath)}, "bundle.js");
-eval(require("Storage").read("bundle.js"));
-`);
-  return loader;
 }
 
 /**
