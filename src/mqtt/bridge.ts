@@ -6,7 +6,8 @@
 import { Response } from '../http/response';
 import { Handler } from '../pipeline';
 import { isThenable } from '../http/maybe';
-import { decodeUtf8 } from '../platform/text';
+import { decodeUtf8, jsonStringify } from '../platform/text';
+import { LIMITS } from '../settings';
 import { MqttClient, MqttOptions, MqttStatus } from './client';
 import { topicMatches } from './packets';
 
@@ -30,11 +31,11 @@ function checkLevel(what: string, value: string): void {
   if (typeof value !== 'string' || !value || value.indexOf('/') >= 0 || value.indexOf('+') >= 0 || value.indexOf('#') >= 0) throw new Error('MqttBridge: ' + what + ' must be one topic level (no /, + or #), got ' + JSON.stringify(value));
 }
 
-/** A payload as the text or bytes to publish: strings as they are, bytes from a Uint8Array, anything else as JSON. */
-function payloadOf(data: unknown): string {
-  if (typeof data === 'string') return data;
-  if (data instanceof Uint8Array) return E.toString(data);
-  return JSON.stringify(data);
+/** A payload to publish: text and bytes (a Uint8Array) as they are, anything else as JSON text. */
+function payloadOf(data: unknown): string | Uint8Array {
+  if (typeof data === 'string' || data instanceof Uint8Array) return data;
+  // jsonStringify keeps non-ASCII text intact on a byte-string board, and bounds the nesting.
+  return decodeUtf8(jsonStringify(data, LIMITS.maxJsonDepth));
 }
 
 export class MqttBridge {

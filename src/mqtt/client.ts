@@ -115,11 +115,12 @@ export class MqttClient {
   }
 
   /**
-   * Publishes `payload` (text, or bytes on a byte-string board) to `topic`. QoS 1 is
-   * resent until acknowledged. Returns false for a stopped client; offline, the
-   * message waits in the queue.
+   * Publishes `payload` (text, sent as UTF-8, or bytes in a Uint8Array) to `topic`.
+   * QoS 1 is resent until acknowledged. Returns false for a stopped client;
+   * offline, or with maxInflight messages unacknowledged, the message waits in
+   * the queue (a full queue drops its oldest: pace bursts by status().queued).
    */
-  publish(topic: string, payload: string, options: { qos?: 0 | 1; retain?: boolean } = {}): boolean {
+  publish(topic: string, payload: string | Uint8Array, options: { qos?: 0 | 1; retain?: boolean } = {}): boolean {
     if (this.state === 'stopped') return false;
     const qos = options.qos ? 1 : 0;
     const id = qos ? nextId(this) : 0;
@@ -128,7 +129,8 @@ export class MqttClient {
       queue.shift();
       this.dropped++;
     }
-    queue.push(encodePublish(encodeUtf8(topic), encodeUtf8(payload), qos, options.retain === true, id));
+    const bytes = typeof payload === 'string' ? encodeUtf8(payload) : E.toString(payload);
+    queue.push(encodePublish(encodeUtf8(topic), bytes, qos, options.retain === true, id));
     flush(this);
     return true;
   }
