@@ -26,7 +26,7 @@ const MOSQUITTO_PUB = which('mosquitto_pub', '/usr/bin/mosquitto_pub');
 /** A test's `skip`: why the broker tests cannot run here, or false. */
 export const brokerMissing = MOSQUITTO && MOSQUITTO_SUB && MOSQUITTO_PUB
   ? false
-  : "needs an MQTT broker: install Debian's mosquitto and mosquitto-clients (apt-get install mosquitto mosquitto-clients)";
+  : "needs an MQTT broker: install Debian's mosquitto and mosquitto-clients (apt-get install mosquitto mosquitto-clients; .ci/run installs them)";
 
 const running = new Set();
 process.on('exit', () => {
