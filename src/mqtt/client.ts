@@ -130,7 +130,7 @@ export class MqttClient {
       this.dropped++;
     }
     const bytes = typeof payload === 'string' ? encodeUtf8(payload) : E.toString(payload);
-    queue.push(encodePublish(encodeUtf8(topic), bytes, qos, options.retain === true, id));
+    queue.push(encodePublish(topic, bytes, qos, options.retain === true, id));
     flush(this);
     return true;
   }

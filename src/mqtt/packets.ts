@@ -38,7 +38,7 @@ function uint16(n: number): string {
   return chr((n >> 8) & 255, n & 255);
 }
 
-/** A length-prefixed UTF-8 string (§1.5.3); `text` may already be bytes. */
+/** A length-prefixed UTF-8 string (§1.5.3) of `text` (not bytes: on a Unicode build those would be encoded twice). */
 function lengthPrefixed(text: string): string {
   const bytes = encodeUtf8(text);
   return uint16(bytes.length) + bytes;
@@ -91,7 +91,7 @@ export function encodeConnect(fields: ConnectFields): string {
   return packet(CONNECT << 4, '\x00\x04MQTT\x04' + chr(flags) + uint16(fields.keepAlive) + payload);
 }
 
-/** A PUBLISH; `payload` is bytes. `id` only for QoS 1. */
+/** A PUBLISH of `topic` (text) and `payload` (bytes). `id` only for QoS 1. */
 export function encodePublish(topic: string, payload: string, qos: number, retain: boolean, id: number): string {
   return packet((PUBLISH << 4) | (qos << 1) | (retain ? 1 : 0), lengthPrefixed(topic) + (qos ? uint16(id) : '') + payload);
 }

@@ -4,12 +4,12 @@
 // fleet fixture or example built with the broker's port and their own id.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/ports.mjs';
 import { startApp } from '../helpers/app.mjs';
+import { waitUntilAccepting } from '../helpers/server.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -39,20 +39,6 @@ function track(child) {
   return child;
 }
 
-async function accepting(port, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.on('connect', () => { socket.destroy(); resolve(true); });
-      socket.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`the broker does not accept connections on port ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Starts Mosquitto on a free port. `restart()` stops it and starts it again on the same port. */
 export async function startBroker() {
   const port = await freePort();
@@ -66,7 +52,7 @@ export async function startBroker() {
     child = track(spawn(MOSQUITTO, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] }));
     child.stdout.on('data', (d) => { log += d; });
     child.stderr.on('data', (d) => { log += d; });
-    await accepting(port, 10000);
+    await waitUntilAccepting(port, 10000);
   }
   async function halt() {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -168,8 +154,9 @@ export function publish(port, topic, lines, { qos = 1, retain = false } = {}) {
 /**
  * Builds and starts a board from `entry` (the fleet fixture or example), its broker's port and its
  * id changed to `brokerPort` and `id`: a copy of the entry, with its imports made absolute.
+ * `mode`: the kind of build (startServer's: 'esp32' byte strings, 'linux' Unicode).
  */
-export async function startBoard(entry, { brokerPort, id }) {
+export async function startBoard(entry, { brokerPort, id, mode = 'esp32' }) {
   const source = fs.readFileSync(path.join(ROOT, entry), 'utf8');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-board-'));
   const base = path.dirname(path.join(ROOT, entry));
@@ -180,7 +167,7 @@ export async function startBoard(entry, { brokerPort, id }) {
     .replace(/from '(\.\.?\/[^']+)'/g, (_, spec) => `from '${path.resolve(base, spec)}'`);
   if (!changed.includes(`port: ${brokerPort}`) || !changed.includes(`id: '${id}'`)) throw new Error(`${entry} has no "port: 1883" and "id: 'board-1'" to change`);
   fs.writeFileSync(copy, changed);
-  const board = await startApp(copy);
+  const board = await startApp(copy, { mode });
   const stop = board.stop;
   board.stop = async () => {
     await stop();

@@ -1,7 +1,8 @@
 // Boards on a real Mosquitto (test/mqtt/broker.mjs starts it): three boards on
 // one broker, 1,000 QoS 1 commands with none lost, a broker restart, a board
 // killed (its will), a clean stop. Each board is an interpreter process, at
-// the device's C stack on the real lane.
+// the device's C stack on the real lane; two have byte strings like an ESP32,
+// one the Unicode strings of the Linux build.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
@@ -18,7 +19,8 @@ describe(`three boards on one Mosquitto (${lane()})`, { skip: brokerMissing, tim
   before(async () => {
     broker = await startBroker();
     statuses = await watch(broker.port, 'microserver/+/status');
-    boards = await Promise.all(['board-1', 'board-2', 'board-3'].map((id) => startBoard(FIXTURE, { brokerPort: broker.port, id })));
+    // board-3 on the Unicode build, the others with byte strings like an ESP32.
+    boards = await Promise.all(['board-1', 'board-2', 'board-3'].map((id) => startBoard(FIXTURE, { brokerPort: broker.port, id, mode: id === 'board-3' ? 'linux' : 'esp32' })));
   });
   after(async () => {
     statuses?.stop();
@@ -54,13 +56,15 @@ describe(`three boards on one Mosquitto (${lane()})`, { skip: brokerMissing, tim
       await publish(broker.port, 'microserver/board-3/cmd/later', ['x']);
       await publish(broker.port, 'microserver/board-1/cmd/nothing', ['x']);
       await publish(broker.port, 'microserver/board-1/cmd/toString', ['x']);
-      await replies.waitFor((all) => all.length >= 4);
+      await publish(broker.port, 'microserver/board-3/cmd/écho', ['ça']);
+      await replies.waitFor((all) => all.length >= 5);
       await new Promise((r) => setTimeout(r, 300));
       assert.deepEqual(replies.messages(), [
         { topic: 'microserver/board-2/reply/echo', payload: 'héllo board 2' },
         { topic: 'microserver/board-3/reply/later', payload: '{"later":"x"}' },
         { topic: 'microserver/board-1/reply/nothing', payload: '{"error":"Unknown command nothing"}' },
         { topic: 'microserver/board-1/reply/toString', payload: '{"error":"Unknown command toString"}' },
+        { topic: 'microserver/board-3/reply/écho', payload: 'ça!' },
       ]);
     } finally {
       replies.stop();
