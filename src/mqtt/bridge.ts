@@ -95,8 +95,9 @@ export class MqttBridge {
 
   /** Calls `listener` (topic and payload as text) for every message matching `filter` (+ and # allowed), e.g. the fleet's statuses. */
   subscribe(filter: string, listener: (topic: string, payload: string) => void): this {
-    this.listeners.push({ filter: filter, listener: listener });
+    if (typeof listener !== 'function') throw new Error('MqttBridge.subscribe(' + filter + '): the listener must be a function');
     this.client.subscribe(filter);
+    this.listeners.push({ filter: filter, listener: listener });
     return this;
   }
 

@@ -14,7 +14,7 @@ import { connect, writeSocket, Socket } from '../platform/net';
 import { SecondTicker, startTimer, stopTimer } from '../platform/clock';
 import { encodeUtf8, decodeUtf8 } from '../platform/text';
 import {
-  PacketParser, Will, NEED_MORE, PACKET, CONNACK, PUBLISH, PUBACK, SUBACK, PINGRESP,
+  PacketParser, Will, topicNameProblem, topicFilterProblem, NEED_MORE, PACKET, CONNACK, PUBLISH, PUBACK, SUBACK, PINGRESP,
   encodeConnect, encodePublish, encodePuback, encodeSubscribe, markDuplicate, connackRefusal,
   readUint16, publishTopic, payloadStart, PINGREQ_PACKET, DISCONNECT_PACKET,
 } from './packets';
@@ -119,8 +119,11 @@ export class MqttClient {
    * QoS 1 is resent until acknowledged. Returns false for a stopped client;
    * offline, or with maxInflight messages unacknowledged, the message waits in
    * the queue (a full queue drops its oldest: pace bursts by status().queued).
+   * Throws for a topic with a wildcard, or empty.
    */
   publish(topic: string, payload: string | Uint8Array, options: { qos?: 0 | 1; retain?: boolean } = {}): boolean {
+    const problem = topicNameProblem(topic);
+    if (problem) throw new Error('MqttClient.publish: ' + problem);
     if (this.state === 'stopped') return false;
     const qos = options.qos ? 1 : 0;
     const id = qos ? nextId(this) : 0;
@@ -135,8 +138,10 @@ export class MqttClient {
     return true;
   }
 
-  /** Subscribes to `filter` (+ and # allowed) at QoS 1, now and on every reconnect. */
+  /** Subscribes to `filter` (+ and # allowed) at QoS 1, now and on every reconnect. Throws for a malformed filter. */
   subscribe(filter: string): void {
+    const problem = topicFilterProblem(filter);
+    if (problem) throw new Error('MqttClient.subscribe: ' + problem);
     if (this.filters.indexOf(filter) >= 0) return;
     this.filters.push(filter);
     if (this.state === 'online') send(this, encodeSubscribe(nextId(this), [filter], 1));

@@ -144,6 +144,25 @@ export function topicMatches(filter: string, topic: string): boolean {
   return want.length === have.length;
 }
 
+/** Why a PUBLISH cannot go to `topic` (§4.7.3: not empty, no wildcards), or ''. A broker would disconnect the client for it. */
+export function topicNameProblem(topic: string): string {
+  if (typeof topic !== 'string' || !topic) return 'the topic must be a non-empty string';
+  if (topic.indexOf('+') >= 0 || topic.indexOf('#') >= 0) return 'the topic to publish to must have no wildcard (+ or #): ' + topic;
+  return '';
+}
+
+/** Why `filter` is not a topic filter (§4.7.1: + and # are whole levels, # the last), or ''. A broker would disconnect the client for it. */
+export function topicFilterProblem(filter: string): string {
+  if (typeof filter !== 'string' || !filter) return 'the topic filter must be a non-empty string';
+  const levels = filter.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i];
+    if (level.length > 1 && (level.indexOf('+') >= 0 || level.indexOf('#') >= 0)) return 'a wildcard (+ or #) must be a whole level: ' + filter;
+    if (level === '#' && i !== levels.length - 1) return '# must be the last level: ' + filter;
+  }
+  return '';
+}
+
 export class PacketParser {
   /** Set by next() when it returns PACKET. */
   type = 0;

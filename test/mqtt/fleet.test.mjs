@@ -78,6 +78,31 @@ describe(`three boards on one Mosquitto (${lane()})`, { skip: brokerMissing, tim
     for (const board of boards) await pollJson(board, '/broadcast', (b) => b.last === 'broadcast bare', 5000);
   });
 
+  test('a topic with a wildcard or a malformed filter is refused with a clear error; the connection stays up', async () => {
+    const post = async (path) => {
+      const res = await fetch(boards[0].url + path, { method: 'POST', body: 'x' });
+      return [res.status, await res.json()];
+    };
+    assert.deepEqual(await post('/publish?topic=' + encodeURIComponent('a/#')), [400, { error: 'MqttClient.publish: the topic to publish to must have no wildcard (+ or #): a/#' }]);
+    assert.deepEqual(await post('/publish?topic=' + encodeURIComponent('a/+/b')), [400, { error: 'MqttClient.publish: the topic to publish to must have no wildcard (+ or #): a/+/b' }]);
+    assert.deepEqual(await post('/publish?topic='), [400, { error: 'MqttClient.publish: the topic must be a non-empty string' }]);
+    assert.deepEqual(await post('/subscribe?filter=' + encodeURIComponent('a/#/b')), [400, { error: 'MqttClient.subscribe: # must be the last level: a/#/b' }]);
+    assert.deepEqual(await post('/subscribe?filter=' + encodeURIComponent('a/b#')), [400, { error: 'MqttClient.subscribe: a wildcard (+ or #) must be a whole level: a/b#' }]);
+    assert.deepEqual(await post('/subscribe?filter=' + encodeURIComponent('sport+')), [400, { error: 'MqttClient.subscribe: a wildcard (+ or #) must be a whole level: sport+' }]);
+    // Good ones go through, on the same connection.
+    const watcher = await watch(broker.port, 'direct/#');
+    try {
+      assert.deepEqual(await post('/subscribe?filter=' + encodeURIComponent('late/+')), [200, { subscribed: true }]);
+      assert.deepEqual(await post('/publish?topic=direct/1'), [200, { published: true }]);
+      await watcher.waitForLast('direct/1', 'x');
+      await publish(broker.port, 'late/1', ['joined later']);
+      await pollJson(boards[0], '/broadcast', (b) => b.last === 'late/1 joined later', 5000);
+    } finally {
+      watcher.stop();
+    }
+    assert.equal((await getJson(boards[0], '/mqtt')).connects, 1);
+  });
+
   test('what a forwarded SSE or WebSocket hub broadcasts goes to events/<name>, and to the hub\'s clients', async () => {
     const events = await watch(broker.port, 'microserver/board-1/events/+');
     const ws = new WebSocket(boards[0].url.replace('http:', 'ws:') + '/ws');

@@ -133,5 +133,14 @@ for (const mode of ['esp32', 'linux']) {
       ];
       for (const [filter, topic, expected] of cases) assert.equal(P.topicMatches(filter, topic), expected, `${filter} ~ ${topic}`);
     });
+
+    test('topic names and filters a broker would refuse (§4.7.1, §4.7.3)', () => {
+      for (const topic of ['a', 'a/b', '/', 'a//b', 'é/x']) assert.equal(P.topicNameProblem(topic), '', topic);
+      for (const topic of ['', 'a/#', '+', 'a/+/b', 'a#']) assert.notEqual(P.topicNameProblem(topic), '', topic);
+      for (const filter of ['#', '+', 'a/+/b', 'a/#', '+/+', '/+', 'a/b']) assert.equal(P.topicFilterProblem(filter), '', filter);
+      assert.equal(P.topicFilterProblem(''), 'the topic filter must be a non-empty string');
+      assert.equal(P.topicFilterProblem('a/#/b'), '# must be the last level: a/#/b');
+      for (const filter of ['a/b#', 'sport+', 'a/++', '##']) assert.equal(P.topicFilterProblem(filter), 'a wildcard (+ or #) must be a whole level: ' + filter);
+    });
   });
 }
