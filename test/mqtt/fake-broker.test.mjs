@@ -1,7 +1,8 @@
 // A fake broker (a plain net server) answers a board's CONNECT with malformed
 // or oversized packets: each time the board drops the connection with the
-// reason in GET /mqtt, keeps serving HTTP, and connects again; a good CONNACK
-// at the end puts it online. On the real interpreter its heap is measured
+// reason in GET /mqtt, keeps serving HTTP, and connects again. A broker that
+// falls silent gets a PINGREQ, then is dropped; a good CONNACK at the end puts
+// it online. On the real interpreter its heap is measured
 // too: rounds of garbage leave no JsVars behind. No Mosquitto needed.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -92,6 +93,7 @@ function received(connection, predicate) {
 const CONNECT = 1;
 const PUBLISH = 3;
 const SUBSCRIBE = 8;
+const PINGREQ = 12;
 const CONNACK_OK = Buffer.from([0x20, 2, 0, 0]);
 
 const isStatus = (p, payload) => p.type === PUBLISH && p.body.includes(Buffer.from('microserver/board-1/status')) && p.body.subarray(-payload.length).toString() === payload;
@@ -172,6 +174,24 @@ describe(`a board against a fake broker that sends garbage (${lane()})`, { timeo
     const after = await getJson(board, '/memory');
     // A few JsVars of slack (timers, the reconnect back-off): a leak of one packet or parser per connection would be dozens.
     assert.ok(after.usage - before.usage < 20, `heap usage ${before.usage} -> ${after.usage} JsVars after 27 bad connections`);
+  });
+
+  test('a broker that falls silent: a PINGREQ after keepAlive (4 s) of quiet, the connection dropped after 1.5 × keepAlive', async () => {
+    let connectedAt;
+    let pingAt;
+    await fake.play(async (c) => {
+      await acceptThen(Buffer.alloc(0))(c);
+      connectedAt = Date.now();
+      await received(c, (packets) => packets.some((p) => p.type === PINGREQ));
+      pingAt = Date.now();
+      // No PINGRESP, nor anything else.
+    });
+    const closedAfter = Date.now() - connectedAt;
+    // The keep-alive ticks once a second: the PINGREQ comes 3-4 s after the last packet sent, the drop 6-7 s after the last heard.
+    assert.ok(pingAt - connectedAt >= 2500 && pingAt - connectedAt < 5500, `PINGREQ after ${pingAt - connectedAt} ms`);
+    assert.ok(closedAfter >= 5000 && closedAfter < 9000, `dropped after ${closedAfter} ms`);
+    const state = await pollJson(board, '/mqtt', (s) => /no answer/.test(s.lastError), 3000);
+    assert.equal(state.lastError, 'no answer from the broker for 6 s');
   });
 
   test('a broker that behaves at last: the board is online, subscribes and says "online"', async () => {
