@@ -10,6 +10,7 @@ import { decodeUtf8, jsonStringify } from '../platform/text';
 import { LIMITS } from '../settings';
 import { MqttClient, MqttOptions, MqttStatus } from './client';
 import { topicMatches } from './packets';
+import { startTimer } from '../platform/clock';
 
 export interface MqttBridgeOptions extends Partial<MqttOptions> {
   /** The device id: the board's topics are under <prefix>/<id>/, and it is the MQTT client id unless clientId is given. */
@@ -44,6 +45,10 @@ export class MqttBridge {
   readonly base: string;
   private commands: { [name: string]: CommandHandler } = {};
   private listeners: { filter: string; listener: (topic: string, payload: string) => void }[] = [];
+  /** Messages received and not handled yet: topic, payload, topic, payload, ... (see runLater). */
+  readonly inbox: unknown[] = [];
+  /** Hub broadcasts not published yet: name, data, name, data, ... */
+  readonly outbox: unknown[] = [];
 
   constructor(options: MqttBridgeOptions) {
     const prefix = options.prefix === undefined ? 'microserver' : options.prefix;
@@ -58,7 +63,8 @@ export class MqttBridge {
     this.client = client;
     client.subscribe(this.base + 'cmd/+');
     client.onConnect = () => { client.publish(this.base + 'status', 'online', { qos: 1, retain: true }); };
-    client.onMessage = (topic, payload) => dispatch(this, topic, payload);
+    const handle = (topic: string, payload: string) => dispatch(this, topic, payload);
+    client.onMessage = (topic, payload) => runLater(this, this.inbox, handle, topic, payload);
   }
 
   /** Connects (and reconnects until stop()). */
@@ -86,10 +92,14 @@ export class MqttBridge {
     return this.client.publish(this.base + 'events/' + name, payloadOf(data));
   }
 
-  /** Publishes everything `hub` (an SSEHub or a WebSocketHub) broadcasts to events/<name> too. */
+  /**
+   * Publishes everything `hub` (an SSEHub or a WebSocketHub) broadcasts to events/<name> too,
+   * from a timer right after the broadcast (an object changed meanwhile goes out changed).
+   */
   forward(hub: BroadcastSource, name: string): this {
     checkLevel('an event name', name);
-    hub.onBroadcast = (data) => { this.publishEvent(name, data); };
+    const publish = (eventName: string, data: unknown) => this.publishEvent(eventName, data);
+    hub.onBroadcast = (data) => runLater(this, this.outbox, publish, name, data);
     return this;
   }
 
@@ -110,6 +120,32 @@ export class MqttBridge {
   /** A route handler that answers with status() as JSON: `app.get('/mqtt', fleet.statusHandler())`. */
   statusHandler(): Handler {
     return () => Response.json(this.status());
+  }
+}
+
+/**
+ * Calls `run(first, second)` from a timer, in order with the pairs already in
+ * `queue` (one timer for all that come before it fires); a throw goes to
+ * lastError. Incoming messages and forwarded broadcasts go this way: a command
+ * handler then starts on a fresh C stack, not inside the socket's 'data'
+ * listener, and a broadcast is published outside the (maybe deep) code that
+ * broadcast it. Inline, a command that broadcasts to a forwarded hub needed more
+ * than the device's 24 KB; this way 20 KB, what the app's HTTP side needs.
+ */
+function runLater(bridge: MqttBridge, queue: unknown[], run: (first: any, second: any) => void, first: unknown, second: unknown): void {
+  if (!queue.length) startTimer(() => runQueued(bridge, queue, run), 0);
+  queue.push(first, second);
+}
+
+function runQueued(bridge: MqttBridge, queue: unknown[], run: (first: any, second: any) => void): void {
+  while (queue.length) {
+    const first = queue.shift();
+    const second = queue.shift();
+    try {
+      run(first, second);
+    } catch (e) {
+      bridge.client.lastError = 'handler failed: ' + ((e && (e as Error).message) || String(e));
+    }
   }
 }
 

@@ -154,9 +154,9 @@ export function publish(port, topic, lines, { qos = 1, retain = false } = {}) {
 /**
  * Builds and starts a board from `entry` (the fleet fixture or example), its broker's port and its
  * id changed to `brokerPort` and `id`: a copy of the entry, with its imports made absolute.
- * `mode`: the kind of build (startServer's: 'esp32' byte strings, 'linux' Unicode).
+ * `mode`: the kind of build (startServer's: 'esp32' byte strings, 'linux' Unicode); `cStackKb`: startServer's.
  */
-export async function startBoard(entry, { brokerPort, id, mode = 'esp32' }) {
+export async function startBoard(entry, { brokerPort, id, mode = 'esp32', cStackKb }) {
   const source = fs.readFileSync(path.join(ROOT, entry), 'utf8');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-board-'));
   const base = path.dirname(path.join(ROOT, entry));
@@ -167,7 +167,7 @@ export async function startBoard(entry, { brokerPort, id, mode = 'esp32' }) {
     .replace(/from '(\.\.?\/[^']+)'/g, (_, spec) => `from '${path.resolve(base, spec)}'`);
   if (!changed.includes(`port: ${brokerPort}`) || !changed.includes(`id: '${id}'`)) throw new Error(`${entry} has no "port: 1883" and "id: 'board-1'" to change`);
   fs.writeFileSync(copy, changed);
-  const board = await startApp(copy, { mode });
+  const board = await startApp(copy, { mode, cStackKb });
   const stop = board.stop;
   board.stop = async () => {
     await stop();
