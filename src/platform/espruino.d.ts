@@ -42,6 +42,7 @@ interface EspruinoNetServer {
 
 interface EspruinoNet {
   createServer(onConnection: (socket: EspruinoSocket) => void): EspruinoNetServer;
+  connect(options: { host: string; port: number }, onConnect: () => void): EspruinoSocket;
 }
 
 interface EspruinoStorageFile {

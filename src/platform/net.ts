@@ -36,3 +36,17 @@ export function socketOpen(socket: { write(bytes: string): void }): boolean {
     return false;
   }
 }
+
+/**
+ * Opens a client connection; `onConnect` runs once it is established. Where the
+ * connection cannot even start (the Linux build, refused at once) Espruino
+ * throws "Unable to create socket": that comes back as null. A later failure
+ * shows as the socket's 'close'.
+ */
+export function connect(host: string, port: number, onConnect: () => void): Socket | null {
+  try {
+    return require('net').connect({ host: host, port: port }, onConnect);
+  } catch (e) {
+    return null;
+  }
+}

@@ -228,6 +228,8 @@ export class SSEHub {
   /** Its channels' settings (read by them: not copied into each). */
   readonly heartbeat: number;
   readonly maxQueue: number;
+  /** Called with the data of every broadcast (before it is sent), e.g. to pass it on over MQTT. */
+  onBroadcast: ((data: unknown) => void) | null = null;
 
   constructor(options: SSEChannelOptions = {}) {
     this.heartbeat = options.heartbeat !== undefined ? options.heartbeat : 15;
@@ -253,6 +255,7 @@ export class SSEHub {
 
   /** Sends an event to every connected client. Returns how many got it. */
   broadcast(data: unknown, options: { event?: string; id?: string | number; retry?: number } = {}): number {
+    if (this.onBroadcast) this.onBroadcast(data);
     // Formatted once for every client.
     const text = formatEvent({ data: data, event: options.event, id: options.id, retry: options.retry });
     const open = this.channels.slice();

@@ -5,6 +5,8 @@ import { unset } from './frames';
 
 export class WebSocketHub {
   private sockets: WebSocket[] = [];
+  /** Called with the data of every broadcast (before it is sent), e.g. to pass it on over MQTT. */
+  onBroadcast: ((data: string | Uint8Array) => void) | null = null;
 
   /** Sockets open now. */
   get size(): number {
@@ -27,6 +29,7 @@ export class WebSocketHub {
 
   /** Sends to every open socket except `except`; returns how many got it. */
   broadcast(data: string | Uint8Array, except?: WebSocket): number {
+    if (this.onBroadcast) this.onBroadcast(data);
     const open = this.sockets.slice();
     let sent = 0;
     for (let i = 0; i < open.length; i++) {

@@ -752,6 +752,19 @@ export function createEspruino(options = {}) {
       eventMethods.on.call(server, 'connect', onConnect);
       return server;
     },
+    // A client connection (jswrap_net.c): `onConnect(socket)` once it is up. A connection
+    // that fails later (refused on a board, reset, unreachable) shows as 'end' then 'close';
+    // the Linux build throws "Unable to create socket" at once for a refused one instead.
+    connect(options, onConnect) {
+      if (!options || typeof options !== 'object') throw error('Expecting an options object but got ' + typeof options);
+      const nodeSocket = net.connect({ host: String(options.host || '127.0.0.1'), port: Number(options.port) | 0, allowHalfOpen: true });
+      const socketState = new SocketState(nodeSocket);
+      nodeSocket.once('connect', () => {
+        if (stopped) return nodeSocket.destroy();
+        if (typeof onConnect === 'function') enqueue(() => callListeners(socketState.socket, [onConnect], [socketState.socket]));
+      });
+      return socketState.socket;
+    },
   });
 
   // ----- dgram (UDP) ---------------------------------------------------------

@@ -24,7 +24,7 @@ const RUN_MJS = fileURLToPath(new URL('../emulation/run.mjs', import.meta.url));
 const LISTENING = [/listening on .*:(\d+)/i, /listening on port (\d+)/i];
 
 /** Resolves once a TCP connection to the port succeeds (retrying every 20 ms). */
-async function waitUntilAccepting(port, timeoutMs) {
+export async function waitUntilAccepting(port, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise((resolve) => {
