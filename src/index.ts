@@ -4,7 +4,8 @@
 //   src/static (mountStatic, sendFile), src/middleware (CORS, logging, auth,
 //   security headers), src/wifi (startWifi).
 export { MicroServer } from './server';
-export type { ServerOptions } from './server';
+export type { ServerOptions, RouteOptions } from './server';
+export type { BodySink } from './http/body';
 export { Request } from './http/request';
 export type { PathParams, RouteParams } from './http/request';
 export { Response } from './http/response';
