@@ -18,14 +18,15 @@ li{padding:4px 0;border-bottom:1px solid #eee}button{margin-left:8px}
 <ul id="files"></ul>
 <script>
 var $ = function (id) { return document.getElementById(id); };
-function auth() { return 'Basic ' + btoa($('user').value + ':' + $('password').value); }
+// X-Requested-With: the server then answers a wrong password without a challenge, so the browser shows no login prompt of its own.
+function headers() { return { Authorization: 'Basic ' + btoa($('user').value + ':' + $('password').value), 'X-Requested-With': 'files-page' }; }
 function list() {
   fetch('/files').then(function (r) { return r.json(); }).then(function (d) {
     $('files').innerHTML = '';
     d.files.forEach(function (f) {
       var li = document.createElement('li'), a = document.createElement('a'), b = document.createElement('button');
       a.href = '/files/' + encodeURIComponent(f.name); a.textContent = f.name + ' (' + f.size + ' bytes)';
-      b.textContent = 'delete'; b.onclick = function () { fetch(a.href, { method: 'DELETE', headers: { Authorization: auth() } }).then(list); };
+      b.textContent = 'delete'; b.onclick = function () { fetch(a.href, { method: 'DELETE', headers: headers() }).then(function (r) { if (r.status !== 204) $('status').textContent = 'Failed: ' + r.status; list(); }); };
       li.appendChild(a); li.appendChild(b); $('files').appendChild(li);
     });
     $('status').dataset.free = d.free;
@@ -37,7 +38,8 @@ function upload(files) {
   for (var i = 0; i < files.length; i++) form.append('file', files[i], files[i].name);
   var xhr = new XMLHttpRequest();
   xhr.open('POST', '/files');
-  xhr.setRequestHeader('Authorization', auth());
+  var h = headers();
+  for (var k in h) xhr.setRequestHeader(k, h[k]);
   xhr.upload.onprogress = function (e) { if (e.lengthComputable) $('progress').value = Math.round(100 * e.loaded / e.total); };
   xhr.onload = function () {
     var d = {}; try { d = JSON.parse(xhr.responseText); } catch (e) {}

@@ -6,19 +6,9 @@ import net from 'node:net';
 import crypto from 'node:crypto';
 import { startApp } from '../helpers/app.mjs';
 import { lane } from '../helpers/server.mjs';
+import { randomBytes } from '../helpers/random.mjs';
 
 const ADMIN = 'Basic ' + Buffer.from('admin:change-me').toString('base64');
-
-function randomBytes(size, seed) {
-  // Every byte value, CR, LF and '-' included, so a boundary-like run may occur in the data.
-  const out = Buffer.alloc(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 function multipart(parts, boundary = '----MicroServerTest' + Math.random().toString(16).slice(2)) {
   const pieces = [];

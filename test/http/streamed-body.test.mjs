@@ -31,7 +31,7 @@ describe(`streamed request bodies (${lane()})`, () => {
     const chunks = [head];
     for (let at = 0; at < data.length; at += 3000) chunks.push(data.subarray(at, at + 3000));
     chunks.push(next);
-    const responses = parseResponses((await rawExchange(app.port, null, { chunks })).text);
+    const responses = parseResponses((await rawExchange(app.port, null, { chunks, idleMs: 8000 })).text);
     assert.equal(responses.length, 2);
     const counted = JSON.parse(responses[0].body);
     assert.equal(counted.bytes, data.length);
@@ -50,7 +50,7 @@ describe(`streamed request bodies (${lane()})`, () => {
     wire = request('POST /count HTTP/1.1', 'Host: t', 'Transfer-Encoding: chunked', 'Connection: close') + wire + '0\r\n\r\n';
     const chunks = [];
     for (let at = 0; at < wire.length; at += 5) chunks.push(wire.slice(at, at + 5));
-    const [res] = parseResponses((await rawExchange(app.port, null, { chunks: chunks.slice(0, 40).concat([chunks.slice(40).join('')]) })).text);
+    const [res] = parseResponses((await rawExchange(app.port, null, { chunks: chunks.slice(0, 40).concat([chunks.slice(40).join('')]), idleMs: 8000 })).text);
     assert.equal(res.status, 200);
     assert.deepEqual(JSON.parse(res.body).bytes, data.length);
     assert.equal(JSON.parse(res.body).sum, sum(data));
