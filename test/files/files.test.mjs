@@ -7,20 +7,9 @@ import crypto from 'node:crypto';
 import { startApp } from '../helpers/app.mjs';
 import { lane } from '../helpers/server.mjs';
 import { randomBytes } from '../helpers/random.mjs';
+import { multipart } from '../helpers/multipart.mjs';
 
 const ADMIN = 'Basic ' + Buffer.from('admin:change-me').toString('base64');
-
-function multipart(parts, boundary = '----MicroServerTest' + Math.random().toString(16).slice(2)) {
-  const pieces = [];
-  for (const part of parts) {
-    const disposition = `form-data; name="${part.field || 'file'}"` + (part.filename !== undefined ? `; filename="${part.filename}"` : '');
-    pieces.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n` + (part.filename !== undefined ? 'Content-Type: application/octet-stream\r\n' : '') + '\r\n', 'latin1'));
-    pieces.push(Buffer.isBuffer(part.data) ? part.data : Buffer.from(part.data, 'latin1'));
-    pieces.push(Buffer.from('\r\n', 'latin1'));
-  }
-  pieces.push(Buffer.from(`--${boundary}--\r\n`, 'latin1'));
-  return { body: Buffer.concat(pieces), contentType: `multipart/form-data; boundary=${boundary}` };
-}
 
 /**
  * Sends a request on its own socket, the body in `pieceSize` pieces `delayMs` apart,
@@ -218,7 +207,7 @@ describe(`examples/files.ts (${lane()})`, () => {
     const headers = { Authorization: ADMIN };
     const noBoundary = await send(app.port, { path: '/files', headers: { ...headers, 'Content-Type': 'multipart/form-data' }, body: Buffer.from('x') });
     assert.equal(noBoundary.status, 400);
-    const cut = multipart([{ filename: 'cut.bin', data: 'abc' }], 'XyZ');
+    const cut = multipart([{ filename: 'cut.bin', data: 'abc' }], { boundary: 'XyZ' });
     const truncated = await send(app.port, { path: '/files', headers: { ...headers, 'Content-Type': cut.contentType }, body: cut.body.subarray(0, cut.body.length - 9) });
     assert.equal(truncated.status, 400);
     const noName = Buffer.from('--B\r\nContent-Disposition: form-data\r\n\r\nx\r\n--B--\r\n');
