@@ -3,6 +3,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import crypto from 'node:crypto';
 import { startApp } from '../helpers/app.mjs';
 import { lane } from '../helpers/server.mjs';
@@ -228,5 +231,37 @@ describe(`examples/files.ts (${lane()})`, () => {
     assert.equal((await fetch(app.url + '/files/one.txt', { method: 'DELETE', headers: { Authorization: ADMIN } })).status, 404);
     const page = await fetch(app.url + '/');
     assert.match(await page.text(), /id="drop"/);
+  });
+});
+
+describe(`examples/files.ts across a power loss (${lane()})`, () => {
+  // The board loses power mid-upload (the interpreter is killed with SIGKILL, so
+  // nothing runs after), then boots again on the same Storage (the same directory).
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'files-power-'));
+  let app;
+  after(async () => {
+    await app?.stop();
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  const list = async () => (await (await fetch(app.url + '/files')).json());
+
+  test('power lost mid-upload: after the next boot the old file is intact and the half-written version is gone', async () => {
+    app = await startApp('examples/files.ts', { board: 'linux', workDir });
+    const old = randomBytes(30000, 50);
+    assert.equal((await send(app.port, { method: 'PUT', path: '/files/keep.bin', headers: { Authorization: ADMIN }, body: old })).status, 201);
+    const before = await list();
+    const replacement = randomBytes(30000, 51);
+    const cut = send(app.port, { method: 'PUT', path: '/files/keep.bin', headers: { Authorization: ADMIN }, body: replacement, pieceSize: 1000, delayMs: 5 });
+    // Wait until the new version has taken its Storage (its first piece was written), then cut the power.
+    for (let i = 0; i < 100 && (await list()).free === before.free; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok((await list()).free < before.free, 'the new version was being written when the power went');
+    process.kill(app.pid, 'SIGKILL');
+    await cut.catch(() => {});
+    await app.stop();
+    app = await startApp('examples/files.ts', { board: 'linux', workDir });
+    assert.deepEqual(await list(), before);
+    const back = await fetch(app.url + '/files/keep.bin');
+    assert.ok(Buffer.from(await back.arrayBuffer()).equals(old));
   });
 });
