@@ -35,7 +35,8 @@ function list() {
 function upload(files) {
   if (!files.length) return;
   var form = new FormData();
-  for (var i = 0; i < files.length; i++) form.append('file', files[i], files[i].name);
+  // Each file's size first: the board then takes exactly that much flash for it, and checks the length.
+  for (var i = 0; i < files.length; i++) { form.append('size', String(files[i].size)); form.append('file', files[i], files[i].name); }
   var xhr = new XMLHttpRequest();
   xhr.open('POST', '/files');
   var h = headers();

@@ -34,14 +34,24 @@ function sha256Field(value: string | undefined): string | undefined {
   return value;
 }
 
+const DIGITS = /^[0-9]+$/;
+
+function sizeField(value: string): number {
+  if (!DIGITS.test(value) || value.length > 9) throw httpError(400, 'A size is a number of bytes');
+  return parseInt(value, 10);
+}
+
 function described(file: StoredFile): { name: string; size: number } {
   return { name: file.name, size: file.size };
 }
 
 /**
  * Takes a multipart body: each file part (its filename names it) goes into a
- * FileWriter as it arrives and is committed at its closing boundary; a plain
- * field named "sha256" (64 hex digits) is checked against the next file.
+ * FileWriter as it arrives and is committed at its closing boundary. Plain
+ * fields before a file describe it: "size" (its length in bytes: exactly that
+ * much Storage is taken, and the length is checked) and "sha256" (64 hex
+ * digits, checked before the commit). Without a size, a file takes Storage for
+ * all of the body still to come (Storage files cannot shrink).
  */
 class UploadReceiver implements PartReceiver {
   stored: StoredFile[] = [];
@@ -49,6 +59,7 @@ class UploadReceiver implements PartReceiver {
   private field: string | null = null;
   private fieldValue = '';
   private sha256: string | undefined;
+  private size: number | undefined;
   private files = 0;
   /** Set once the parser exists: how many body bytes it has not consumed yet bounds the part's size. */
   parser: MultipartParser | null = null;
@@ -63,7 +74,9 @@ class UploadReceiver implements PartReceiver {
     }
     if (++this.files > this.maxFiles) throw httpError(413, 'More than ' + this.maxFiles + ' files in one upload');
     const left = this.bodyLength - (this.parser as MultipartParser).consumed;
-    this.writer = new FileWriter(part.filename, left < this.maxFileSize ? left : this.maxFileSize);
+    const size = this.size;
+    if (size !== undefined && size > this.maxFileSize) throw httpError(413, part.filename + ' is larger than ' + this.maxFileSize + ' bytes');
+    this.writer = new FileWriter(part.filename, size !== undefined ? size : left < this.maxFileSize ? left : this.maxFileSize);
   }
 
   partData(bytes: string): void {
@@ -79,13 +92,15 @@ class UploadReceiver implements PartReceiver {
     const writer = this.writer;
     if (!writer) {
       if (this.field === 'sha256') this.sha256 = sha256Field(this.fieldValue);
+      else if (this.field === 'size') this.size = sizeField(this.fieldValue);
       this.field = null;
       return;
     }
     this.writer = null;
     const sha256 = this.sha256;
-    this.sha256 = undefined;
-    this.stored.push(writer.commit(undefined, sha256));
+    const size = this.size;
+    this.sha256 = this.size = undefined;
+    this.stored.push(writer.commit(size, sha256));
   }
 
   bodyEnds(): void {

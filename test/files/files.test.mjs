@@ -102,14 +102,18 @@ describe(`examples/files.ts (${lane()})`, () => {
   test('a 150 KB binary file, uploaded in pieces, comes back byte for byte; the heap stays flat meanwhile', async () => {
     const data = randomBytes(150 * 1024, 3);
     const upload = multipart([{ filename: 'big.bin', data }]);
-    const samples = [(await status()).jsVars.used];
+    const first = await status();
+    const samples = [first.jsVars.used];
+    const freeSamples = [first.storageFree];
     let next = 0.25;
     const res = await send(app.port, {
       path: '/files', headers: { 'Content-Type': upload.contentType, Authorization: ADMIN }, body: upload.body, pieceSize: 2048, delayMs: 2,
       onProgress: async (done) => {
         if (done < next) return;
         next += 0.25;
-        samples.push((await status()).jsVars.used);
+        const now = await status();
+        samples.push(now.jsVars.used);
+        freeSamples.push(now.storageFree);
       },
     });
     assert.equal(res.status, 201, res.body && res.body.toString());
@@ -119,6 +123,8 @@ describe(`examples/files.ts (${lane()})`, () => {
     assert.ok(back.bytes.equals(data), 'the downloaded bytes are the uploaded ones');
     assert.ok((await list()).files.some((f) => f.name === 'big.bin' && f.size === data.length));
     assert.ok(samples.length >= 4, `sampled during the upload: ${samples}`);
+    // In both lanes: a quarter of the way in, the file already has its Storage (the bytes go to flash as they come).
+    assert.ok(freeSamples[1] <= freeSamples[0] - data.length, `Storage free during the upload: ${freeSamples}`);
     // Held whole, 150 KB would take about 10,000 JsVars; streamed, the heap only moves by what a request costs.
     if (app.lane === 'espruino') assert.ok(Math.max(...samples) - Math.min(...samples) < 600, `JsVars in use during the upload: ${samples}`);
   });
@@ -203,6 +209,33 @@ describe(`examples/files.ts (${lane()})`, () => {
     const ok = await send(app.port, { method: 'PUT', path: '/files/two.bin', headers: { Authorization: ADMIN, 'X-Content-SHA256': crypto.createHash('sha256').update(right).digest('hex') }, body: right });
     assert.equal(ok.status, 201);
     assert.ok((await download('two.bin')).bytes.equals(right));
+  });
+
+  test('files announced by a "size" field take just their own Storage; a wrong size gets 400 and stores nothing', async () => {
+    const first = randomBytes(60 * 1024, 14);
+    const second = randomBytes(50 * 1024, 15);
+    // Room for them in the Linux build's 256 KB: the files of the tests above have been checked.
+    for (const name of ['big.bin', 'a.bin', 'b.bin']) assert.equal((await fetch(app.url + '/files/' + name, { method: 'DELETE', headers: { Authorization: ADMIN } })).status, 204);
+    const before = await list();
+    const upload = multipart([{ field: 'size', data: String(first.length) }, { filename: 'first.bin', data: first }, { field: 'size', data: String(second.length) }, { filename: 'second.bin', data: second }]);
+    const res = await send(app.port, { path: '/files', headers: { 'Content-Type': upload.contentType, Authorization: ADMIN }, body: upload.body });
+    assert.equal(res.status, 201, String(res.body));
+    assert.deepEqual(JSON.parse(res.body).stored, [{ name: 'first.bin', size: first.length }, { name: 'second.bin', size: second.length }]);
+    // Without the size, the first file would have taken Storage for the whole rest of the body (110 KB).
+    const taken = before.free - (await list()).free;
+    assert.ok(taken <= first.length + second.length + 512, `${taken} bytes of Storage taken for ${first.length + second.length} bytes of files`);
+    assert.ok((await download('first.bin')).bytes.equals(first));
+    assert.ok((await download('second.bin')).bytes.equals(second));
+    const stored = await list();
+    // More bytes than announced are refused as they arrive (413), fewer at the closing boundary (400).
+    for (const [size, status] of [[first.length - 1, 413], [first.length + 1, 400]]) {
+      const wrong = multipart([{ field: 'size', data: String(size) }, { filename: 'first.bin', data: randomBytes(first.length, 16) }]);
+      const refused = await send(app.port, { path: '/files', headers: { 'Content-Type': wrong.contentType, Authorization: ADMIN }, body: wrong.body });
+      assert.equal(refused.status, status, `size ${size}: ${refused.body}`);
+      assert.deepEqual(await list(), stored);
+      assert.ok((await download('first.bin')).bytes.equals(first));
+    }
+    for (const name of ['first.bin', 'second.bin']) assert.equal((await fetch(app.url + '/files/' + name, { method: 'DELETE', headers: { Authorization: ADMIN } })).status, 204);
   });
 
   test('malformed multipart bodies get 400, a part over the limit 413; nothing is stored', async () => {
