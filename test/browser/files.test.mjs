@@ -4,11 +4,11 @@
 // what was dropped. A wrong password shows the 401 and stores nothing.
 //
 // Without /usr/bin/chromium the suite is skipped (.ci/run installs it in CI).
-import { describe, test, before, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp } from '../helpers/app.mjs';
 import { lane } from '../helpers/server.mjs';
-import { HAS_CHROMIUM, NO_CHROMIUM, openBrowserPage } from '../helpers/browser.mjs';
+import { describeInChromium, openBrowserPage } from '../helpers/browser.mjs';
 import { randomBytes } from '../helpers/random.mjs';
 
 const WAIT_MS = 30000; // an upload of 120 KB through the real interpreter, on a shared machine
@@ -26,9 +26,7 @@ async function dropFiles(page, selector, files) {
   await page.dispatchEvent(selector, 'drop', { dataTransfer: transfer });
 }
 
-if (!HAS_CHROMIUM) {
-  test(TITLE, { skip: NO_CHROMIUM }, () => {});
-} else describe(TITLE, { timeout: 120000 }, () => {
+describeInChromium(TITLE, { timeout: 120000 }, () => {
   let app;
   let browser;
   let page;
