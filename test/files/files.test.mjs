@@ -190,6 +190,18 @@ describe(`examples/files.ts (${lane()})`, () => {
     assert.ok((await download('b.bin')).bytes.equals(b));
   });
 
+  test('while a name is being uploaded, a second upload or a DELETE of it gets 409 and the first completes', async () => {
+    const first = randomBytes(20000, 17);
+    const slow = send(app.port, { method: 'PUT', path: '/files/busy.bin', headers: { Authorization: ADMIN }, body: first, pieceSize: 1000, delayMs: 40 });
+    await new Promise((r) => setTimeout(r, 300));
+    const second = await send(app.port, { method: 'PUT', path: '/files/busy.bin', headers: { Authorization: ADMIN }, body: randomBytes(100, 18) });
+    assert.equal(second.status, 409);
+    assert.equal((await fetch(app.url + '/files/busy.bin', { method: 'DELETE', headers: { Authorization: ADMIN } })).status, 409);
+    assert.equal((await slow).status, 201);
+    assert.ok((await download('busy.bin')).bytes.equals(first));
+    assert.equal((await fetch(app.url + '/files/busy.bin', { method: 'DELETE', headers: { Authorization: ADMIN } })).status, 204);
+  });
+
   test('fields and several files in one body, split anywhere (7-byte pieces); a SHA-256 is checked', async () => {
     const one = Buffer.from('first file\r\n--not-a-boundary\r\n');
     const two = randomBytes(700, 10);
