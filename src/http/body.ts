@@ -19,6 +19,31 @@ export interface BodySink {
   abort(reason: string): void;
 }
 
+/** Why a body failed, as an HttpError: a 400 unless the error has a status. */
+function bodyFailure(error: unknown): HttpError {
+  return error && typeof (error as HttpError).status === 'number' ? (error as HttpError) : httpError(400, error && (error as Error).message ? (error as Error).message : String(error));
+}
+
+function abortQuietly(sink: BodySink, failure: HttpError): void {
+  try {
+    sink.abort(failure.message);
+  } catch (e) {
+    // the sink is being dropped either way
+  }
+}
+
+/**
+ * A body that is not arriving (the request had none, or its route took it
+ * whole) handed to `sink` at once, settling as IncomingBody.receive() does.
+ */
+export function receiveWhole(body: string | null, sink: BodySink): Promise<void> {
+  return new Promise<void>((resolve) => resolve(body ? sink.write(body) : undefined)).then(() => sink.end()).then(undefined, (error) => {
+    const failure = bodyFailure(error);
+    abortQuietly(sink, failure);
+    throw failure;
+  });
+}
+
 export class IncomingBody {
   declare sink: BodySink | null;
   /** A write's promise is pending: the connection reads no further. */
@@ -54,15 +79,8 @@ export class IncomingBody {
 
   /** The body will not be complete: the sink aborts, receive() rejects (a 400 unless the error has a status). */
   fail(error: unknown): void {
-    const failure = error && typeof (error as HttpError).status === 'number' ? (error as HttpError) : httpError(400, error && (error as Error).message ? (error as Error).message : String(error));
-    const sink = this.sink;
-    if (sink) {
-      try {
-        sink.abort(failure.message);
-      } catch (e) {
-        // the sink is being dropped either way
-      }
-    }
+    const failure = bodyFailure(error);
+    if (this.sink) abortQuietly(this.sink, failure);
     this.done(failure);
   }
 

@@ -251,6 +251,8 @@ function receiveBody(c: Connection): void {
       }
       if (isThenable(written)) {
         incoming.writing = true;
+        // A pending write is the app's time, not the client's: the body timeout starts again at its end (writeDone).
+        appTime(c);
         written.then(() => writeDone(c, incoming), (e) => { if (c.incoming === incoming) abandonBody(c, e); });
         return;
       }
@@ -269,7 +271,7 @@ function receiveBody(c: Connection): void {
       // The body is complete; bytes behind it belong to the next request.
       c.incoming = null;
       if (!parser.pending) delete c.parser;
-      bodyDone(c);
+      appTime(c);
       incoming.finish();
       return;
     }
@@ -278,11 +280,13 @@ function receiveBody(c: Connection): void {
 
 function writeDone(c: Connection, incoming: IncomingBody): void {
   incoming.writing = false;
-  if (c.incoming === incoming && !c.closed) receiveBody(c);
+  if (c.incoming !== incoming || c.closed) return;
+  setTimer(c, REQUEST_TIMER, c.host.bodyTimeout);
+  receiveBody(c);
 }
 
-/** No body timer any more: the handler's runs again while its promise is pending. */
-function bodyDone(c: Connection): void {
+/** The app's time, not the client's (a write pending, or the body ended): no body timer; the handler's runs while its promise is pending. */
+function appTime(c: Connection): void {
   c.timerKind = NO_TIMER;
   if (c.awaiting && c.host.handlerTimeout > 0) setTimer(c, HANDLER_TIMER, c.host.handlerTimeout);
 }
@@ -297,7 +301,7 @@ function abandonBody(c: Connection, error: unknown): void {
   c.incoming = null;
   c.closeAfter = true;
   delete c.parser;
-  bodyDone(c);
+  appTime(c);
   incoming.fail(error);
 }
 

@@ -4,7 +4,7 @@ import { LIMITS } from '../settings';
 import { parseQuery, QueryParams } from './url';
 import { Headers, ParsedMessage } from './parser';
 import { defaultsOnPrototype } from '../platform/memory';
-import { IncomingBody, BodySink } from './body';
+import { IncomingBody, BodySink, receiveWhole } from './body';
 
 /** Route parameters: text, or a number for an <int:name> segment. */
 export type PathParams = { [name: string]: string | number };
@@ -97,11 +97,11 @@ export class Request<P extends object = PathParams> {
    * Takes a streamed body (a route with { streamBody: true }) piece by piece
    * into `sink`, pausing while a write's promise is pending. Resolves once the
    * sink's end() has; rejects (an HttpError: 400, 413, 408, or the sink's own)
-   * when the body cannot be complete, after the sink's abort().
+   * when the body cannot be complete, after the sink's abort(). A request
+   * without a body, or one its route took whole, goes to the sink at once.
    */
   receive(sink: BodySink): Promise<void> {
-    if (!this.incoming) return Promise.reject(new Error('req.receive() needs a route with { streamBody: true }'));
-    return this.incoming.receive(sink);
+    return this.incoming ? this.incoming.receive(sink) : receiveWhole(this.body, sink);
   }
 
   /** The Last-Event-ID a reconnecting EventSource sends, or undefined. */

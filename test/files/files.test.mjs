@@ -256,6 +256,9 @@ describe(`examples/files.ts (${lane()})`, () => {
     const headers = { Authorization: ADMIN };
     const noBoundary = await send(app.port, { path: '/files', headers: { ...headers, 'Content-Type': 'multipart/form-data' }, body: Buffer.from('x') });
     assert.equal(noBoundary.status, 400);
+    const empty = await send(app.port, { path: '/files', headers: { ...headers, 'Content-Type': 'multipart/form-data; boundary=XyZ' } });
+    assert.equal(empty.status, 400);
+    assert.match(String(empty.body), /ended before its closing boundary/);
     const cut = multipart([{ filename: 'cut.bin', data: 'abc' }], { boundary: 'XyZ' });
     const truncated = await send(app.port, { path: '/files', headers: { ...headers, 'Content-Type': cut.contentType }, body: cut.body.subarray(0, cut.body.length - 9) });
     assert.equal(truncated.status, 400);

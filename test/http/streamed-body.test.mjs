@@ -31,13 +31,20 @@ describe(`streamed request bodies (${lane()})`, () => {
     const chunks = [head];
     for (let at = 0; at < data.length; at += 3000) chunks.push(data.subarray(at, at + 3000));
     chunks.push(next);
-    const responses = parseResponses((await rawExchange(app.port, null, { chunks, idleMs: 8000 })).text);
+    const responses = parseResponses((await rawExchange(app.port, null, { chunks, idleMs: 15000, timeoutMs: 30000 })).text);
     assert.equal(responses.length, 2);
     const counted = JSON.parse(responses[0].body);
     assert.equal(counted.bytes, data.length);
     assert.equal(counted.sum, sum(data));
     assert.ok(counted.pieces > 1);
     assert.deepEqual(JSON.parse(responses[1].body), { bytes: 3 });
+  });
+
+  test('req.receive() on a request without a body, or on a route that took its body whole, feeds the sink at once', async () => {
+    const empty = await fetch(app.url + '/count', { method: 'POST', headers: { 'Content-Length': '0' } });
+    assert.deepEqual(await empty.json(), { bytes: 0, pieces: 0, maxInFlight: 0, sum: 0 });
+    const whole = await fetch(app.url + '/whole', { method: 'POST', body: 'abc' });
+    assert.deepEqual(await whole.json(), { bytes: 3, pieces: 1, maxInFlight: 0, sum: 97 + 98 + 99 });
   });
 
   test('a chunked body streams too, its chunk lines split anywhere', async () => {
@@ -50,7 +57,7 @@ describe(`streamed request bodies (${lane()})`, () => {
     wire = request('POST /count HTTP/1.1', 'Host: t', 'Transfer-Encoding: chunked', 'Connection: close') + wire + '0\r\n\r\n';
     const chunks = [];
     for (let at = 0; at < wire.length; at += 5) chunks.push(wire.slice(at, at + 5));
-    const [res] = parseResponses((await rawExchange(app.port, null, { chunks: chunks.slice(0, 40).concat([chunks.slice(40).join('')]), idleMs: 8000 })).text);
+    const [res] = parseResponses((await rawExchange(app.port, null, { chunks: chunks.slice(0, 40).concat([chunks.slice(40).join('')]), idleMs: 15000, timeoutMs: 30000 })).text);
     assert.equal(res.status, 200);
     assert.deepEqual(JSON.parse(res.body).bytes, data.length);
     assert.equal(JSON.parse(res.body).sum, sum(data));
@@ -60,11 +67,29 @@ describe(`streamed request bodies (${lane()})`, () => {
     const data = body(20000);
     const chunks = [request('POST /slow HTTP/1.1', 'Host: t', `Content-Length: ${data.length}`, 'Connection: close')];
     for (let at = 0; at < data.length; at += 1000) chunks.push(data.subarray(at, at + 1000));
-    const [res] = parseResponses((await rawExchange(app.port, null, { chunks, idleMs: 3000 })).text);
+    const [res] = parseResponses((await rawExchange(app.port, null, { chunks, idleMs: 15000, timeoutMs: 30000 })).text);
     const counted = JSON.parse(res.body);
     assert.equal(counted.bytes, data.length);
     assert.equal(counted.sum, sum(data));
     assert.equal(counted.maxInFlight, 1);
+  });
+
+  test('the body timeout counts the client\'s silence, not the time writes take (0.7 s each, bodyTimeout 1 s)', async () => {
+    const chunk = (letter) => '64\r\n' + letter.repeat(100) + '\r\n';
+    const socket = net.connect(app.port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (d) => { text += d.toString('latin1'); });
+    const ended = new Promise((resolve) => socket.on('close', resolve));
+    await new Promise((resolve) => socket.on('connect', resolve));
+    // One piece, then nothing until its write is done: the connection waits on the client and its timer runs.
+    socket.write(request('POST /slower HTTP/1.1', 'Host: t', 'Transfer-Encoding: chunked', 'Connection: close') + chunk('a'));
+    await new Promise((r) => setTimeout(r, 1000));
+    // Then four pieces at once: 2.8 s of writes, the client silent meanwhile because everything was sent.
+    socket.write(chunk('b') + chunk('c') + chunk('d') + chunk('e') + '0\r\n\r\n');
+    await ended;
+    const [res] = parseResponses(text);
+    assert.equal(res.status, 200, res.body);
+    assert.equal(JSON.parse(res.body).bytes, 500);
   });
 
   test('a client that sends far more than a pending write lets pile up gets 503, and the sink aborts', async () => {
