@@ -134,8 +134,9 @@ function upload(req: Request, maxFileSize: number, maxFiles: number): Promise<Re
 
 function put(req: Request, name: string): Promise<Response> {
   const length = announcedLength(req);
-  const writer = new FileWriter(name, length);
+  // Checked before the FileWriter exists: it holds the name until it commits or aborts.
   const sha256 = sha256Field(req.headers['x-content-sha256']);
+  const writer = new FileWriter(name, length);
   return req.receive({
     write: (bytes) => writer.write(bytes),
     end: () => {},

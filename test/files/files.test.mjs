@@ -218,6 +218,10 @@ describe(`examples/files.ts (${lane()})`, () => {
     assert.equal(wrong.status, 400);
     assert.match(String(wrong.body), /SHA-256 mismatch/);
     assert.ok((await download('two.bin')).bytes.equals(two));
+    // A malformed X-Content-SHA256: 400 before anything is written, and the name stays free.
+    const malformed = await send(app.port, { method: 'PUT', path: '/files/two.bin', headers: { Authorization: ADMIN, 'X-Content-SHA256': 'abc' }, body: randomBytes(10, 19) });
+    assert.equal(malformed.status, 400);
+    assert.match(String(malformed.body), /64 hex digits/);
     const right = randomBytes(300, 12);
     const ok = await send(app.port, { method: 'PUT', path: '/files/two.bin', headers: { Authorization: ADMIN, 'X-Content-SHA256': crypto.createHash('sha256').update(right).digest('hex') }, body: right });
     assert.equal(ok.status, 201);
