@@ -19,7 +19,7 @@ import { libraryNames, publicNames, shortenNames, aliasGlobals } from './tools/s
 import { defaultEntry, typeCheck, ProjectError } from './tools/project.mjs';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
-export const PLUGINS = ['websocket', 'sse', 'static', 'middleware', 'wifi', 'mqtt'];
+export const PLUGINS = ['websocket', 'sse', 'static', 'middleware', 'wifi', 'files', 'mqtt'];
 /** The core's and each plug-in's public entry: their names stay whole in bundles (for the REPL). */
 export const PUBLIC_ENTRIES = [join(ROOT, 'src/index.ts'), ...PLUGINS.map((p) => join(ROOT, 'src', p, 'index.ts'))];
 /** The Storage module of the core (`require("MicroServer")`); a plug-in's is "MicroServer/<plug-in>". */

@@ -6,7 +6,8 @@
 // Espruino's globals, for apps that import the package:
 /// <reference path="./platform/espruino.d.ts" />
 export { MicroServer } from './server';
-export type { ServerOptions } from './server';
+export type { ServerOptions, RouteOptions } from './server';
+export type { BodySink } from './http/body';
 export { Request } from './http/request';
 export type { PathParams, RouteParams } from './http/request';
 export { Response } from './http/response';

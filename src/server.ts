@@ -1,6 +1,7 @@
 // MicroServer: routes, middleware and the listening socket.
 import { Router, RouteInfo } from './router';
-import { Request, RouteParams } from './http/request';
+import { Request, RouteParams, targetPath } from './http/request';
+import { BodyOptions } from './http/parser';
 import { Response } from './http/response';
 import { Connection, ConnectionHost, responseHead, checkDeadline } from './http/connection';
 import { startInterval, stopTimer } from './platform/clock';
@@ -10,6 +11,9 @@ import { Logger, ConsoleLogger } from './log/logger';
 import { listen, NetServer, Socket, writeSocket, socketOpen } from './platform/net';
 import { setting, DEFAULTS, FORCED_PORT, ServerSettings } from './settings';
 import { belowMemoryFloor } from './platform/memory';
+
+/** A route's options: how its request bodies are taken. */
+export type RouteOptions = BodyOptions;
 
 export interface ServerOptions extends Partial<ServerSettings> {
   logger?: Logger;
@@ -32,6 +36,11 @@ export class MicroServer implements ConnectionHost {
   /** Runs requests through the middleware and the router: connections call its run() directly (a frame less). */
   pipeline: Pipeline;
 
+  /** Body options of the routes that have them, found by the parser once a request's headers are in. */
+  private bodyRoutes = new Router<BodyOptions>();
+  hasBodyOptions = false;
+  largestRouteBody = 0;
+
   private listener: NetServer | null = null;
   /** Seconds counted while connections are open: their deadlines are set in it. */
   clock = 0;
@@ -48,44 +57,56 @@ export class MicroServer implements ConnectionHost {
     this.pipeline = new Pipeline(this, [], route as (req: Request, host: PipelineHost) => Handler | Response);
   }
 
-  get<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this {
-    return this.route(path, ['GET'], handler as unknown as Handler);
+  get<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>, options?: RouteOptions): this {
+    return this.route(path, ['GET'], handler as unknown as Handler, options);
   }
 
-  post<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this {
-    return this.route(path, ['POST'], handler as unknown as Handler);
+  post<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>, options?: RouteOptions): this {
+    return this.route(path, ['POST'], handler as unknown as Handler, options);
   }
 
-  put<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this {
-    return this.route(path, ['PUT'], handler as unknown as Handler);
+  put<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>, options?: RouteOptions): this {
+    return this.route(path, ['PUT'], handler as unknown as Handler, options);
   }
 
-  delete<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this {
-    return this.route(path, ['DELETE'], handler as unknown as Handler);
+  delete<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>, options?: RouteOptions): this {
+    return this.route(path, ['DELETE'], handler as unknown as Handler, options);
   }
 
-  patch<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this {
-    return this.route(path, ['PATCH'], handler as unknown as Handler);
+  patch<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>, options?: RouteOptions): this {
+    return this.route(path, ['PATCH'], handler as unknown as Handler, options);
   }
 
-  /** Routes `path` for each of `methods` (default GET) to `handler`. Takes effect at once, also while running. */
-  route(path: string, methods: string[] | Handler, handler?: Handler): this {
+  /**
+   * Routes `path` for each of `methods` (default GET) to `handler`. Takes effect at once, also while running.
+   * `options`: { streamBody: true } hands the body over in pieces (req.receive), { maxBodySize } sets the route's own limit.
+   */
+  route(path: string, methods: string[] | Handler, handler?: Handler | RouteOptions, options?: RouteOptions): this {
     if (typeof methods === 'function') {
+      options = handler as RouteOptions | undefined;
       handler = methods;
       methods = ['GET'];
     }
+    if (options && options.maxBodySize !== undefined && !(options.maxBodySize >= 0)) throw new Error('Route ' + path + ': maxBodySize must be a number of bytes');
     if (typeof handler !== 'function') throw new Error('Route ' + path + ': the handler must be a function');
     for (let i = 0; i < methods.length; i++) {
       const method = String(methods[i]).toUpperCase();
       if (!METHOD_NAME.test(method)) throw new Error('Route ' + path + ': invalid method ' + methods[i]);
-      this.router.add(method, path, handler);
+      this.router.add(method, path, handler as Handler);
+      if (options) this.bodyRoutes.add(method, path, options);
+    }
+    if (options) {
+      this.hasBodyOptions = true;
+      if (options.maxBodySize !== undefined && options.maxBodySize > this.largestRouteBody) this.largestRouteBody = options.maxBodySize;
     }
     return this;
   }
 
   /** Removes the route at `path` (one method, or all). Returns how many method routes were removed. */
   removeRoute(path: string, method?: string): number {
-    return this.router.remove(path, method === undefined ? undefined : method.toUpperCase());
+    const upper = method === undefined ? undefined : method.toUpperCase();
+    this.bodyRoutes.remove(path, upper);
+    return this.router.remove(path, upper);
   }
 
   /** Every route as { method, path }. */
@@ -127,6 +148,11 @@ export class MicroServer implements ConnectionHost {
     this.listener = null;
     const open = this.connections.slice();
     for (let i = 0; i < open.length; i++) open[i].shutdown();
+  }
+
+  bodyOptionsFor(method: string, target: string): BodyOptions | null {
+    const match = this.bodyRoutes.match(method, targetPath(target, target.indexOf('?')));
+    return match ? match.handler : null;
   }
 
   isKnownMethod(method: string): boolean {

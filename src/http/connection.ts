@@ -16,7 +16,9 @@
 // while a request is arriving, the server checks every connection's deadline
 // once a second instead of each keeping a timer, and fields that rarely change
 // keep their defaults on the prototype.
-import { RequestParser, ParsedMessage, ParserHost, NEED_MORE, ERROR } from './parser';
+import { RequestParser, ParsedMessage, ParserHost, NEED_MORE, ERROR, BODY_CHUNK } from './parser';
+import { IncomingBody } from './body';
+import { httpError } from './errors';
 import { Request } from './request';
 import { Response, ProtocolHandler, UpgradeContext, responseOf } from './response';
 import { reasonPhrase, statusHasBody } from './status';
@@ -97,6 +99,8 @@ export class Connection {
   declare upgraded: ProtocolHandler | null;
   /** The request whose handler promise has not settled yet (null once answered or timed out). */
   declare awaiting: Request | null;
+  /** A streamed request body still arriving (see body.ts): its bytes go to the handler's sink, not to a next request. */
+  declare incoming: IncomingBody | null;
 
   constructor(public host: ConnectionHost, public socket: Socket) {
     (socket as OwnedSocket).owner = this;
@@ -127,6 +131,7 @@ defaultsOnPrototype(Connection, {
   awaitingSource: false,
   upgraded: null,
   awaiting: null,
+  incoming: null,
 });
 
 function listenForDrain(c: Connection): void {
@@ -162,6 +167,13 @@ function socketData(this: OwnedSocket, data: string): void {
     c.upgraded.onData(data);
     return;
   }
+  if (c.incoming) {
+    const parser = c.parser as RequestParser;
+    parser.feed(data);
+    if (c.incoming.sink && !c.incoming.writing) receiveBody(c);
+    else if (parser.pending > LIMITS.maxPipelined) bodyOverrun(c);
+    return;
+  }
   // Closing after this response: what else arrives would never be read, so
   // keeping it would let a client fill the heap while a long response streams.
   const handling = busy(c);
@@ -187,8 +199,9 @@ function processInput(c: Connection): void {
     fail(c, parser.errorStatus, parser.errorMessage);
     return;
   }
-  // The request is out of the parser: keep it only for bytes pipelined behind (a stream may run for hours).
-  if (!parser.pending) delete c.parser;
+  // The request is out of the parser: keep it only for bytes pipelined behind (a stream may run for hours) or a streamed body.
+  const streamed = parser.streaming;
+  if (!parser.pending && !streamed) delete c.parser;
   // The request runs from this frame (not a function more): see the top of the file.
   const message = parser.message as ParsedMessage;
   const host = c.host;
@@ -198,6 +211,7 @@ function processInput(c: Connection): void {
   const keepAlive = message.version === 11 ? !hasHeaderToken(connection, 'close') : hasHeaderToken(connection, 'keep-alive');
   if (!keepAlive || c.served >= host.maxKeepAliveRequests || host.stopping) c.closeAfter = true;
   const req = new Request(message, c.socket.remoteAddress || '-');
+  if (streamed) c.incoming = req.incoming = new IncomingBody(receiveSoon, c);
   let result: Response | Promise<Response>;
   try {
     result = host.pipeline.run(req, 0, 0);
@@ -209,6 +223,98 @@ function processInput(c: Connection): void {
     if (host.handlerTimeout > 0) setTimer(c, HANDLER_TIMER, host.handlerTimeout);
     result.then((res) => settled(c, req, res), (e) => settled(c, req, host.errorResponse(req, e)));
   } else send(c, result, req);
+}
+
+/** The handler called req.receive(): the body is fed to its sink from a timer, on a fresh stack. */
+function receiveSoon(c: Connection): void {
+  const incoming = c.incoming;
+  startTimer(() => { if (c.incoming === incoming && !c.closed) receiveBody(c); }, 0);
+}
+
+/**
+ * Feeds the sink what has arrived, a piece at a time, in one loop (no call
+ * per piece): stops at a write's promise (back-pressure: the next bytes wait
+ * in the parser's buffer), when more must arrive, or at the body's end.
+ */
+function receiveBody(c: Connection): void {
+  const incoming = c.incoming as IncomingBody;
+  const parser = c.parser as RequestParser;
+  while (c.incoming === incoming && !incoming.writing) {
+    const step = parser.next();
+    if (step === BODY_CHUNK) {
+      let written;
+      try {
+        written = (incoming.sink as NonNullable<IncomingBody['sink']>).write(parser.chunk);
+      } catch (e) {
+        abandonBody(c, e);
+        return;
+      }
+      if (isThenable(written)) {
+        incoming.writing = true;
+        // A pending write is the app's time, not the client's: the body timeout starts again at its end (writeDone).
+        appTime(c);
+        written.then(() => writeDone(c, incoming), (e) => { if (c.incoming === incoming) abandonBody(c, e); });
+        return;
+      }
+    } else if (step === NEED_MORE) {
+      if (parser.expectsContinue) {
+        parser.expectsContinue = false;
+        writeSocket(c.socket, 'HTTP/1.1 100 Continue\r\n\r\n');
+      }
+      // The body timeout counts from the last piece: a slow upload lives as long as it moves.
+      setTimer(c, REQUEST_TIMER, c.host.bodyTimeout);
+      return;
+    } else if (step === ERROR) {
+      abandonBody(c, httpError(parser.errorStatus, parser.errorMessage));
+      return;
+    } else {
+      // The body is complete; bytes behind it belong to the next request.
+      c.incoming = null;
+      if (!parser.pending) delete c.parser;
+      appTime(c);
+      incoming.finish();
+      return;
+    }
+  }
+}
+
+function writeDone(c: Connection, incoming: IncomingBody): void {
+  incoming.writing = false;
+  if (c.incoming !== incoming || c.closed) return;
+  setTimer(c, REQUEST_TIMER, c.host.bodyTimeout);
+  receiveBody(c);
+}
+
+/** The app's time, not the client's (a write pending, or the body ended): no body timer; the handler's runs while its promise is pending. */
+function appTime(c: Connection): void {
+  c.timerKind = NO_TIMER;
+  if (c.awaiting && c.host.handlerTimeout > 0) setTimer(c, HANDLER_TIMER, c.host.handlerTimeout);
+}
+
+/**
+ * The streamed body will not be read to its end: the sink aborts, receive()
+ * rejects with `error` (the handler answers), and the connection closes after
+ * that answer, since the rest of the body cannot be told from a next request.
+ */
+function abandonBody(c: Connection, error: unknown): void {
+  const incoming = c.incoming as IncomingBody;
+  c.incoming = null;
+  c.closeAfter = true;
+  delete c.parser;
+  appTime(c);
+  incoming.fail(error);
+}
+
+/** Bytes piled up while no sink took them (the handler has not called receive(), or a write is slow). */
+function bodyOverrun(c: Connection): void {
+  const unattended = !(c.incoming as IncomingBody).sink;
+  const error = httpError(503, 'The body arrived faster than it was taken');
+  abandonBody(c, error);
+  // With no receive() to reject, the connection answers itself.
+  if (unattended) {
+    c.awaiting = null;
+    send(c, Response.error(error.message, error.status), null);
+  }
 }
 
 /** A handler's promise settled: answer, unless the handler timer already answered for it. */
@@ -240,6 +346,7 @@ function connectionLine(c: Connection, version: number): string {
 /** Writes the response to `req` (null: to a request that could not be read). */
 function send(c: Connection, res: Response, req: Request | null): void {
   if (c.closed) return;
+  if (c.incoming) abandonBody(c, httpError(500, 'Answered before the body ended'));
   let headOnly = false;
   let version = 11;
   if (req) {
@@ -399,7 +506,10 @@ function setTimer(c: Connection, kind: number, seconds: number): void {
 function onTimer(c: Connection): void {
   const kind = c.timerKind;
   c.timerKind = NO_TIMER;
-  if (kind === REQUEST_TIMER) fail(c, 408, 'Request not received in time');
+  if (kind === REQUEST_TIMER) {
+    if (c.incoming) abandonBody(c, httpError(408, 'Body not received in time'));
+    else fail(c, 408, 'Request not received in time');
+  }
   else if (kind === HANDLER_TIMER) handlerTimedOut(c);
   else close(c);
 }
@@ -414,6 +524,7 @@ function onClose(c: Connection): void {
   if (c.closed) return;
   c.closed = true;
   c.awaiting = null;
+  if (c.incoming) abandonBody(c, httpError(400, 'The client left before the body ended'));
   c.unsent = '';
   if (c.streaming) c.streaming.cancel();
   c.streaming = null;

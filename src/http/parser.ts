@@ -14,6 +14,8 @@ import { defaultsOnPrototype } from '../platform/memory';
 export const NEED_MORE = 0;
 export const MESSAGE = 1;
 export const ERROR = 2;
+/** A piece of a streamed body is in `chunk` (only after a route asked for its body streamed). */
+export const BODY_CHUNK = 3;
 
 const REQUEST_LINE = 0;
 const HEADERS = 1;
@@ -132,9 +134,23 @@ function trimOws(value: string): string {
   return start === 0 && end === value.length ? value : value.substring(start, end);
 }
 
+/** What a route says about its request bodies (see MicroServer.route). */
+export interface BodyOptions {
+  /** Hand the body to the handler in pieces as it arrives (req.receive), never whole. */
+  streamBody?: boolean;
+  /** This route's largest body in bytes (413 above it), instead of the app's maxBodySize. */
+  maxBodySize?: number;
+}
+
 /** What the parser asks of the server. */
 export interface ParserHost {
   maxBodySize: number;
+  /** The largest maxBodySize a route sets (0: none): a Content-Length is refused early only above both. */
+  largestRouteBody: number;
+  /** True once a route has body options: only then is a request with a body looked up. */
+  hasBodyOptions: boolean;
+  /** The body options of the route a request goes to, or null. */
+  bodyOptionsFor(method: string, target: string): BodyOptions | null;
   isKnownMethod(method: string): boolean;
 }
 
@@ -147,6 +163,13 @@ export class RequestParser {
   declare errorMessage: string;
   /** True once the headers asked for "Expect: 100-continue"; the connection answers and clears it. */
   declare expectsContinue: boolean;
+  /**
+   * True from a streamed request's MESSAGE (returned when its headers are in)
+   * until its body ends: next() then gives BODY_CHUNK with the bytes in `chunk`,
+   * and MESSAGE again once the body is complete.
+   */
+  declare streaming: boolean;
+  declare chunk: string;
 
   declare private buffer: string;
   declare private state: number;
@@ -156,6 +179,8 @@ export class RequestParser {
   declare private headerBytes: number;
   declare private remaining: number;
   declare private bodySize: number;
+  /** The current request's body limit: the app's, or its route's. */
+  declare private bodyLimit: number;
 
   constructor(private host: ParserHost) {}
 
@@ -249,6 +274,7 @@ export class RequestParser {
     // Nothing is in progress after an error, however far the request had come.
     this.buffer = '';
     this.state = REQUEST_LINE;
+    this.streaming = false;
     return ERROR;
   }
 
@@ -256,6 +282,7 @@ export class RequestParser {
     this.message = this.current;
     this.current = null;
     this.state = REQUEST_LINE;
+    if (this.streaming) this.streaming = false;
     return MESSAGE;
   }
 
@@ -370,7 +397,7 @@ export class RequestParser {
     const value = trimOws(line.substring(colon + 1));
     if (BAD_VALUE_CHAR.test(value)) return this.fail(400, 'Invalid character in header field value');
     const lowerName = name.toLowerCase();
-    if (lowerName === 'content-length' && this.state === HEADERS && this.contentLengthFails(value, partial)) return ERROR;
+    if (lowerName === 'content-length' && this.state === HEADERS && this.contentLengthFails(value, partial, largestBodyLimit(this.host))) return ERROR;
     if (!headers) return 0;
     this.headerCount++;
     this.headerBytes += line.length + 2;
@@ -393,10 +420,10 @@ export class RequestParser {
    * A Content-Length value (OWS trimmed), digit by digit: 413 as soon as its
    * digits pass maxBodySize, 400 at the first that is not one.
    */
-  private contentLengthFails(value: string, partial: boolean): number {
+  private contentLengthFails(value: string, partial: boolean, limit: number): number {
     const digits = DIGITS.test(value) ? value : (LEADING_DIGITS.exec(value) as RegExpExecArray)[0];
-    if (digits && (significantDigits(digits) > 15 || parseInt(digits, 10) > this.host.maxBodySize)) {
-      return this.fail(413, 'Request body larger than ' + this.host.maxBodySize + ' bytes');
+    if (digits && (significantDigits(digits) > 15 || parseInt(digits, 10) > limit)) {
+      return this.fail(413, 'Request body larger than ' + limit + ' bytes');
     }
     if (digits.length < value.length || (!digits && !partial)) return this.fail(400, 'Malformed Content-Length');
     return 0;
@@ -420,12 +447,17 @@ export class RequestParser {
     // Judged first, as the line-by-line path judges it at its line (the whole-head path gets here
     // unchecked); a usual value costs one regex test, anything else fails with the line's wording.
     const length = contentLength === undefined ? 0 : DIGITS.test(contentLength) && significantDigits(contentLength) <= 15 ? parseInt(contentLength, 10) : -1;
-    if (length < 0 || length > this.host.maxBodySize) {
-      this.contentLengthFails(contentLength as string, false);
+    const transferEncoding = headers['transfer-encoding'];
+    let limit = this.host.maxBodySize;
+    // Only a request with a body, and only once some route has options, looks its route up here.
+    const options = this.host.hasBodyOptions && (length || transferEncoding !== undefined) ? this.host.bodyOptionsFor(message.method, message.target) : null;
+    if (options && options.maxBodySize !== undefined) limit = options.maxBodySize;
+    if (length < 0 || length > limit) {
+      this.contentLengthFails(contentLength as string, false, limit);
       return ERROR;
     }
+    this.bodyLimit = limit;
     if (message.version === 11 && headers.host === undefined) return this.fail(400, 'HTTP/1.1 requests need a Host header');
-    const transferEncoding = headers['transfer-encoding'];
     const expect = headers.expect === undefined ? undefined : headers.expect.toLowerCase();
     if (expect !== undefined && expect !== '100-continue') return this.fail(417, 'Only "Expect: 100-continue" is supported');
     this.bodySize = 0;
@@ -439,38 +471,54 @@ export class RequestParser {
       const chunkedAt = codings.indexOf('chunked');
       if (chunkedAt < 0 || chunkedAt !== codings.length - 1) return this.fail(400, 'Transfer-Encoding must end with chunked, once');
       if (codings.length > 1) return this.fail(501, 'Only the chunked transfer coding is supported');
-      message.body = '';
       this.expectsContinue = expect !== undefined;
       this.state = CHUNK_SIZE;
-      return -1;
+      return this.bodyStarts(message, options);
     }
     if (length > 0) {
-      message.body = '';
       this.remaining = length;
       this.expectsContinue = expect !== undefined && message.version === 11;
       this.state = BODY;
-      return -1;
+      return this.bodyStarts(message, options);
     }
     return this.complete();
   }
 
-  /** Moves up to `remaining` buffered bytes into the body. */
-  private takeBody(): void {
-    const message = this.current as ParsedMessage;
+  /** A buffered body starts empty; a streamed one is announced now, with the headers, and comes as BODY_CHUNKs. */
+  private bodyStarts(message: ParsedMessage, options: BodyOptions | null): number {
+    if (!options || !options.streamBody) {
+      message.body = '';
+      return -1;
+    }
+    this.streaming = true;
+    this.message = message;
+    return MESSAGE;
+  }
+
+  /**
+   * Moves up to `remaining` buffered bytes into the body, or for a streamed
+   * body into `chunk` (BODY_CHUNK when there were any). -1 otherwise.
+   */
+  private takeBody(): number {
     const buffer = this.buffer;
+    let piece = buffer;
     if (buffer.length <= this.remaining) {
-      message.body += buffer;
-      this.remaining -= buffer.length;
       this.buffer = '';
     } else {
-      message.body += buffer.substring(0, this.remaining);
+      piece = buffer.substring(0, this.remaining);
       this.buffer = buffer.substring(this.remaining);
-      this.remaining = 0;
     }
+    this.remaining -= piece.length;
+    if (!this.streaming) {
+      (this.current as ParsedMessage).body += piece;
+      return -1;
+    }
+    this.chunk = piece;
+    return piece.length ? BODY_CHUNK : -1;
   }
 
   private fixedBody(): number {
-    this.takeBody();
+    if (this.takeBody() === BODY_CHUNK) return BODY_CHUNK;
     return this.remaining ? NEED_MORE : this.complete();
   }
 
@@ -481,8 +529,8 @@ export class RequestParser {
    */
   private chunkSizeFails(line: string, partial: boolean): number {
     const digits = HEX.test(line) ? line : (LEADING_HEX.exec(line) as RegExpExecArray)[0];
-    if (digits && this.bodySize + (significantDigits(digits) > 8 ? Infinity : parseInt(digits, 16)) > this.host.maxBodySize) {
-      return this.fail(413, 'Request body larger than ' + this.host.maxBodySize + ' bytes');
+    if (digits && this.bodySize + (significantDigits(digits) > 8 ? Infinity : parseInt(digits, 16)) > this.bodyLimit) {
+      return this.fail(413, 'Request body larger than ' + this.bodyLimit + ' bytes');
     }
     const next = line.charAt(digits.length);
     if (next ? !digits || next !== ';' : !digits && !partial) return this.fail(400, 'Malformed chunk size');
@@ -508,10 +556,10 @@ export class RequestParser {
   }
 
   private chunkData(): number {
-    this.takeBody();
-    if (this.remaining) return NEED_MORE;
+    const taken = this.takeBody();
+    if (this.remaining) return taken === BODY_CHUNK ? BODY_CHUNK : NEED_MORE;
     this.state = CHUNK_END;
-    return -1;
+    return taken;
   }
 
   private chunkEnd(): number {
@@ -539,6 +587,8 @@ defaultsOnPrototype(RequestParser, {
   errorStatus: 0,
   errorMessage: '',
   expectsContinue: false,
+  streaming: false,
+  chunk: '',
   buffer: '',
   state: REQUEST_LINE,
   current: null,
@@ -546,4 +596,10 @@ defaultsOnPrototype(RequestParser, {
   headerBytes: 0,
   remaining: 0,
   bodySize: 0,
+  bodyLimit: 0,
 });
+
+/** The largest body any request may have: a Content-Length above it is refused at its line. */
+function largestBodyLimit(host: ParserHost): number {
+  return host.largestRouteBody > host.maxBodySize ? host.largestRouteBody : host.maxBodySize;
+}

@@ -4,6 +4,7 @@ import { LIMITS } from '../settings';
 import { parseQuery, QueryParams } from './url';
 import { Headers, ParsedMessage } from './parser';
 import { defaultsOnPrototype } from '../platform/memory';
+import { IncomingBody, BodySink, receiveWhole } from './body';
 
 /** Route parameters: text, or a number for an <int:name> segment. */
 export type PathParams = { [name: string]: string | number };
@@ -13,6 +14,15 @@ type ParamEntry<S extends string> = S extends `int:${infer N}` ? { [K in N]: num
 /** The parameters a route path declares, typed from its text: "/a/<int:id>/<name>" gives { id: number; name: string }. */
 export type RouteParams<P extends string> = string extends P ? PathParams
   : P extends `${string}<${infer Segment}>${infer Rest}` ? ParamEntry<Segment> & RouteParams<Rest> : {};
+
+/** The path of a request target (`question`: where its "?" is, or -1); of an absolute-form one, only the path (RFC 9112 §3.2.2). */
+export function targetPath(target: string, question: number): string {
+  const path = question < 0 ? target : target.substring(0, question);
+  const scheme = path.charAt(0) === '/' ? -1 : indexOfWhole(path, '://');
+  if (scheme < 0) return path;
+  const slash = path.indexOf('/', scheme + 3);
+  return slash < 0 ? '/' : path.substring(slash);
+}
 
 export class Request<P extends object = PathParams> {
   method: string;
@@ -24,6 +34,8 @@ export class Request<P extends object = PathParams> {
   headers: Headers;
   /** The body as a byte string, or null when the request had none. */
   declare body: string | null;
+  /** A streamed body still arriving (routes with { streamBody: true }), else null. */
+  declare incoming: IncomingBody | null;
   /** The client's address, when the firmware's sockets expose it ("-" otherwise). */
   declare ip: string;
   /** 10 for HTTP/1.0, 11 for HTTP/1.1. */
@@ -44,15 +56,8 @@ export class Request<P extends object = PathParams> {
   constructor(message: ParsedMessage, ip: string) {
     const target = message.target;
     const question = target.indexOf('?');
-    let path = question < 0 ? target : target.substring(0, question);
-    const scheme = path.charAt(0) === '/' ? -1 : indexOfWhole(path, '://');
-    if (scheme > 0) {
-      // absolute-form (RFC 9112 §3.2.2): keep only the path.
-      const slash = path.indexOf('/', scheme + 3);
-      path = slash < 0 ? '/' : path.substring(slash);
-    }
     this.method = message.method;
-    this.path = path;
+    this.path = targetPath(target, question);
     this.headers = message.headers;
     this.version = message.version;
     // Kept when they differ from the defaults on the prototype (below): a request a WebSocket or event stream holds costs less.
@@ -88,6 +93,17 @@ export class Request<P extends object = PathParams> {
     return this.body ? decodeUtf8(this.body) : '';
   }
 
+  /**
+   * Takes a streamed body (a route with { streamBody: true }) piece by piece
+   * into `sink`, pausing while a write's promise is pending. Resolves once the
+   * sink's end() has; rejects (an HttpError: 400, 413, 408, or the sink's own)
+   * when the body cannot be complete, after the sink's abort(). A request
+   * without a body, or one its route took whole, goes to the sink at once.
+   */
+  receive(sink: BodySink): Promise<void> {
+    return this.incoming ? this.incoming.receive(sink) : receiveWhole(this.body, sink);
+  }
+
   /** The Last-Event-ID a reconnecting EventSource sends, or undefined. */
   get lastEventId(): string | undefined {
     return this.header('last-event-id');
@@ -103,5 +119,6 @@ export class Request<P extends object = PathParams> {
 defaultsOnPrototype(Request, {
   query: '',
   body: null,
+  incoming: null,
   ip: '-',
 });

@@ -3,7 +3,7 @@
 // device needs require("net")). Only src/platform/ uses these.
 
 declare function require(module: 'net'): EspruinoNet;
-declare function require(module: 'crypto'): { SHA1(data: string | Uint8Array): ArrayBuffer };
+declare function require(module: 'crypto'): { SHA1(data: string | Uint8Array): ArrayBuffer; SHA256?(data: string | Uint8Array): ArrayBuffer };
 declare function require(module: 'Storage'): EspruinoStorage;
 declare function require(module: string): any;
 

@@ -4,13 +4,13 @@
 // WebSocket panel, and log no errors. A full-page screenshot goes to test/artifacts/.
 //
 // Without /usr/bin/chromium the suite is skipped (.ci/run installs it in CI).
-import { describe, test, before, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startApp } from '../helpers/app.mjs';
 import { lane } from '../helpers/server.mjs';
-import { HAS_CHROMIUM, NO_CHROMIUM, openBrowserPage } from '../helpers/browser.mjs';
+import { describeInChromium, openBrowserPage } from '../helpers/browser.mjs';
 
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const SCREENSHOT = ARTIFACTS + 'dashboard.png';
@@ -19,10 +19,7 @@ const WAIT_MS = 8000; // for each thing the page should show
 
 const TITLE = `examples/sse_dashboard.ts in Chromium (${lane()})`;
 
-if (!HAS_CHROMIUM) {
-  // A skipped test (not a skipped suite) so that the summary counts it.
-  test(TITLE, { skip: NO_CHROMIUM }, () => {});
-} else describe(TITLE, { timeout: 30000 }, () => {
+describeInChromium(TITLE, { timeout: 30000 }, () => {
   let app;
   let browser;
   let page;

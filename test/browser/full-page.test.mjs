@@ -1,17 +1,15 @@
 // examples/full.ts's page (examples/www, from Storage) in Chromium: status over
 // fetch, the LED switched by a POST, an echo over the WebSocket, no errors.
-import { describe, test, before, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp } from '../helpers/app.mjs';
 import { lane } from '../helpers/server.mjs';
-import { HAS_CHROMIUM, NO_CHROMIUM, openBrowserPage } from '../helpers/browser.mjs';
+import { describeInChromium, openBrowserPage } from '../helpers/browser.mjs';
 
 const TITLE = `examples/full.ts's page in Chromium (${lane()})`;
 const WAIT_MS = 8000;
 
-if (!HAS_CHROMIUM) {
-  test(TITLE, { skip: NO_CHROMIUM }, () => {});
-} else describe(TITLE, { timeout: 30000 }, () => {
+describeInChromium(TITLE, { timeout: 30000 }, () => {
   let app;
   let browser;
   let page;

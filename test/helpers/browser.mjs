@@ -1,6 +1,7 @@
 // Debian's Chromium driven by playwright-core (which never downloads a browser
 // of its own), for tests of pages as users see them.
 import fs from 'node:fs';
+import { describe, test } from 'node:test';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const HAS_CHROMIUM = fs.existsSync(CHROMIUM);
@@ -36,4 +37,13 @@ export async function openBrowserPage(viewport = { width: 1280, height: 800 }) {
   });
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.stack || error.message}`));
   return { browser, page, errors };
+}
+
+/**
+ * describe(title, options, body) when Chromium is installed; else one skipped
+ * test (not a skipped suite, so that the summary counts it) saying how to install it.
+ */
+export function describeInChromium(title, options, body) {
+  if (!HAS_CHROMIUM) test(title, { skip: NO_CHROMIUM }, () => {});
+  else describe(title, options, body);
 }

@@ -11,3 +11,11 @@ export function prng(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** `size` seeded bytes of every value (CR, LF and '-' included, so boundary-like runs occur in uploads). */
+export function randomBytes(size, seed) {
+  const next = prng(seed);
+  const out = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) out[i] = Math.floor(next() * 256);
+  return out;
+}
