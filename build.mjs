@@ -18,7 +18,7 @@ import { TRAPS } from './tools/traps.mjs';
 import { libraryNames, publicNames, shortenNames } from './tools/short-names.mjs';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
-export const PLUGINS = ['websocket', 'sse', 'static', 'middleware', 'wifi', 'files'];
+export const PLUGINS = ['websocket', 'sse', 'static', 'middleware', 'wifi', 'files', 'ota'];
 /** The core's and each plug-in's public entry: their names stay whole in bundles (for the REPL). */
 export const PUBLIC_ENTRIES = [join(ROOT, 'src/index.ts'), ...PLUGINS.map((p) => join(ROOT, 'src', p, 'index.ts'))];
 /** The Storage module of the core (`require("MicroServer")`); a plug-in's is "MicroServer/<plug-in>". */

@@ -27,11 +27,10 @@ import { planAssets, webFolderOf, AssetError, MAX_STORAGE_NAME, MANIFEST_NAME, D
 import { openTransport, listPorts, TransportError, isTcpPort } from './flash/transport.mjs';
 import { BoardConsole, BoardError, checksum, hex } from './flash/board.mjs';
 import { progressBar, kb } from './flash/progress.mjs';
+import { APP_SLOTS, bootLoader, slotOf } from './flash/boot-code.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULTS = { port: '/dev/ttyUSB0', baud: 115200, board: 'esp32' };
-// Two app slots: the new bundle goes to the one not booting, so the old one stays whole until the switch.
-export const APP_SLOTS = ['.app0', '.app1'];
 const BOOT_CODE = '.bootcde';
 const MASK = '****';
 // Storage adds a header to each file and rounds its size up: room to keep per file.
@@ -124,21 +123,6 @@ function loadWifi(args, cwd) {
     return { ssid: process.env.WIFI_SSID, password: process.env.WIFI_PASSWORD || '', source: 'WIFI_SSID/WIFI_PASSWORD' };
   }
   return null;
-}
-
-/**
- * The few bytes of ".bootcde" that run the app in `slot`: function text stays in flash as
- * for .bootcde itself, and an exception at boot is kept in `bootError` for the checks.
- */
-export function bootLoader(slot) {
-  return `// npm run flash: the app is the Storage file "${slot}"\n` +
-    `try{eval(require("Storage").read(${JSON.stringify(slot)}))}catch(e){bootError=""+e;print("Uncaught "+e+" (in ${slot})")}\n`;
-}
-
-/** The slot a ".bootcde" loader boots, or null when it is not one of ours. */
-function slotOf(bootCode) {
-  const m = bootCode && bootCode.match(/read\("(\.app\d)"\)/);
-  return m && APP_SLOTS.includes(m[1]) ? m[1] : null;
 }
 
 /** Pieces that fit the board's free heap: a piece is held about three times (the line, its base64, the bytes). */
