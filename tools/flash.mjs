@@ -3,6 +3,8 @@
 //                  [--baud 115200] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>]
 //                  [--no-manifest] [--app-port <n>] [--config espruino.json] [--piece-size <bytes>]
 //                  [--timeout <s>] [--verbose] [--dry-run]
+//       npm run flash -- APP --ota http://HOST:PORT --auth USER:PASSWORD   over Wi-Fi, through the app's
+//                                           OTA plug-in (tools/flash/ota.mjs, docs/ota.md)
 //       npm run flash -- --module [...]     the library as Storage modules: "MicroServer" and its plug-ins
 //       npm run flash -- --list             the serial ports of this host
 //
@@ -28,6 +30,7 @@ import { openTransport, listPorts, TransportError, isTcpPort } from './flash/tra
 import { BoardConsole, BoardError, checksum, hex } from './flash/board.mjs';
 import { progressBar, kb } from './flash/progress.mjs';
 import { APP_SLOTS, bootLoader, slotOf } from './flash/boot-code.mjs';
+import { flashOverTheAir, OtaError } from './flash/ota.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULTS = { port: '/dev/ttyUSB0', baud: 115200, board: 'esp32' };
@@ -44,11 +47,14 @@ class FlashError extends Error {}
 const USAGE = `usage: npm run flash -- [entry.ts | bundle.js] [--port <device | tcp://host:port>] [--board esp32|esp32c3|linux]
          [--baud <n>] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>] [--no-manifest] [--app-port <n>]
          [--config espruino.json] [--piece-size <bytes>] [--timeout <seconds>] [--verbose] [--dry-run]
+       npm run flash -- [entry.ts | bundle.js] --ota http://HOST:PORT [--auth user:password] [--board ...] [--app-port <n>]
        npm run flash -- --module [--port ...] [--board ...] [--www <dir>] [--wifi <wifi.json>] [--dry-run]
        npm run flash -- --list
 
   --port        a serial device (/dev/ttyUSB0, /dev/ttyACM0, COM3, a pty) or tcp://host:port (the telnet console)
   --list        the serial ports of this host (no udev needed)
+  --ota         send the bundle over the network to the app's OTA plug-in (POST /ota), not through the REPL
+  --auth        user:password for the OTA route's Basic auth
   --piece-size  bytes per acknowledged piece (default: from the board's free heap, 256-2048)
   --timeout     seconds to wait for each answer from the board (default 10)
   --verbose     show the console traffic (pieces shortened)
@@ -56,7 +62,7 @@ const USAGE = `usage: npm run flash -- [entry.ts | bundle.js] [--port <device | 
 
 function parseArgs(argv) {
   const args = { _: [] };
-  const valued = new Set(['port', 'board', 'baud', 'www', 'storage-prefix', 'wifi', 'app-port', 'timeout', 'config', 'piece-size']);
+  const valued = new Set(['port', 'board', 'baud', 'www', 'storage-prefix', 'wifi', 'app-port', 'timeout', 'config', 'piece-size', 'ota', 'auth']);
   const flags = new Set(['dry-run', 'no-manifest', 'help', 'module', 'list', 'verbose']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -77,6 +83,8 @@ function parseArgs(argv) {
   if (args._.length > 1) throw new FlashError(`one entry only, got ${args._.join(', ')}`);
   if (args.module && args._.length) throw new FlashError(`--module stores the library itself: it takes no entry (got ${args._[0]})`);
   if (args.module && args['app-port']) throw new FlashError('--module stores the library itself: --app-port does not apply');
+  if (args.ota && args.module) throw new FlashError('--ota sends an app bundle: --module does not apply');
+  if (args.auth && !args.ota) throw new FlashError('--auth is for --ota');
   return args;
 }
 
@@ -166,8 +174,8 @@ async function main() {
   const wifi = loadWifi(args, cwd);
 
   const rel = (p) => (p.startsWith(ROOT + sep) ? relative(ROOT, p) : p);
-  console.log(`flash ${asModule ? `the library as the Storage modules "${CORE_MODULE}" and its plug-ins` : rel(entry)} for board ${settings.board} on ${settings.port}` +
-    `${isTcpPort(settings.port) ? '' : ` at ${settings.baud} baud`}` +
+  console.log(`flash ${asModule ? `the library as the Storage modules "${CORE_MODULE}" and its plug-ins` : rel(entry)} for board ${settings.board} on ${args.ota || settings.port}` +
+    `${args.ota || isTcpPort(settings.port) ? '' : ` at ${settings.baud} baud`}` +
     (settings.configFile ? ` (settings: ${rel(settings.configFile)})` : ' (no espruino.json: defaults)') +
     (dry ? ' -- dry run, no device' : ''));
 
@@ -184,6 +192,11 @@ async function main() {
     files = [{ code: built.code, bytes: readFileSync(built.outFile), outFile: built.outFile }];
   }
   const bundle = files[0];
+  if (args.ota) {
+    const note = await flashOverTheAir({ url: args.ota, auth: args.auth, bytes: bundle.bytes, label: rel(bundle.outFile), timeoutMs: settings.timeoutMs });
+    console.log(`flashed ${rel(entry)} over the air to ${args.ota}: ${note}`);
+    return;
+  }
   for (const f of files) {
     if (wifi && wifi.password.length >= 6 && f.code.includes(wifi.password)) {
       throw new FlashError('the bundle contains the Wi-Fi password: credentials must not be compiled in');
@@ -433,7 +446,7 @@ async function printPorts() {
 }
 
 main().catch((e) => {
-  if (e instanceof FlashError || e instanceof BuildError || e instanceof AssetError || e instanceof TransportError || e instanceof BoardError) {
+  if (e instanceof FlashError || e instanceof BuildError || e instanceof AssetError || e instanceof TransportError || e instanceof BoardError || e instanceof OtaError) {
     console.error(`flash failed: ${e.message}`);
   } else {
     console.error(e);

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { buildBundle } from '../../build.mjs';
 import { freePort } from '../helpers/ports.mjs';
 import { startServer, installApp, lane } from '../helpers/server.mjs';
+import { runFlash } from '../flash/lib.mjs';
 
 const ENTRY = fileURLToPath(new URL('../../examples/files.ts', import.meta.url));
 const ADMIN = 'Basic ' + Buffer.from('admin:change-me').toString('base64');
@@ -174,4 +175,30 @@ test(`OTA (${lane()}): a wrong password gets 401 and changes nothing; a bad chec
   await board.boot();
   assert.equal((await fetch(board.url + '/version')).status, 404);
   assert.deepEqual(await otaStatus(board), before);
+});
+
+test(`npm run flash -- APP --ota URL --auth admin:change-me (${lane()}): the upload with its progress bar, then the board keeps the new app; a wrong password fails naming it`, TIMEOUT, async (t) => {
+  const board = await flashedBoard(t);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ota-flash-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const v2File = path.join(dir, 'v2.js');
+  const v2 = await exampleBundle(board.port, withVersionRoute);
+  fs.writeFileSync(v2File, v2);
+
+  const refused = await runFlash([v2File, '--ota', board.url, '--auth', 'admin:wrong'], { cwd: dir });
+  assert.equal(refused.code, 1, refused.out);
+  assert.match(refused.out, /flash failed: the board refused the user or password of --auth \(401\); nothing changed/);
+  assert.equal((await otaStatus(board)).state, 'flashed');
+
+  const flashing = runFlash([v2File, '--ota', board.url, '--auth', 'admin:change-me'], { cwd: dir });
+  // The board's side of the restart: the interpreter ends at E.reboot() and is started again.
+  await board.rebooted(60000);
+  await board.boot();
+  const res = await flashing;
+  assert.equal(res.code, 0, res.out + '\n--- board ---\n' + board.server.output());
+  assert.match(res.out, /board: 127\.0\.0\.1:\d+ boots "\.app0" \(\d+ bytes\), state flashed/);
+  assert.match(res.out, new RegExp(`ota: \\S+v2\\.js \\(${v2.length} bytes, SHA-256 ${sha256(v2)}\\) -> POST ${board.url}/ota`));
+  assert.match(res.out, /\[#{24}\] [\d.]+ KB\/[\d.]+ KB [\d.]+ s {2}the bundle \(verified on the board as "@0ota-a\.js"\)/);
+  assert.match(res.out, /flashed \S+v2\.js over the air to http:\/\/127\.0\.0\.1:\d+: the board runs the new app and kept it \("@0ota-a\.js", [\d.]+ KB\)/);
+  assert.equal(await (await fetch(board.url + '/version')).text(), 'v2');
 });
