@@ -15,6 +15,8 @@ import { startServer, installApp, lane } from '../helpers/server.mjs';
 import { runFlash } from '../flash/lib.mjs';
 
 const ENTRY = fileURLToPath(new URL('../../examples/files.ts', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../fixtures/ota.ts', import.meta.url));
+const BASIC = fileURLToPath(new URL('../../examples/basic.ts', import.meta.url));
 const ADMIN = 'Basic ' + Buffer.from('admin:change-me').toString('base64');
 /** The example keeps a new app once it has been listening 5 s; boots on a shared host are slow. */
 const HEALTHY_WITHIN_MS = 30000;
@@ -23,19 +25,19 @@ const TIMEOUT = { timeout: 180000 };
 const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
 
 /** The example built for `port`, with its bytes changed by `edit` (the bundle's top-level names are globals: app, Response). */
-async function exampleBundle(port, edit = (code) => code) {
-  const { code } = await buildBundle(ENTRY, { port, write: false, countMethodDepth: !process.env.ESPRUINO });
+async function exampleBundle(port, edit = (code) => code, entry = ENTRY) {
+  const { code } = await buildBundle(entry, { port, write: false, countMethodDepth: !process.env.ESPRUINO });
   return Buffer.from(edit(code), 'latin1');
 }
 
 const withVersionRoute = (code) => code + '\napp.get("/version",function(){return Response.plain("v2")});\n';
 const throwingAtBoot = (code) => 'throw new Error("no sensor on pin 4");\n' + code;
 
-/** A board in a temp dir with the example flashed: boot() starts it from Storage, as a power-on does. */
-async function flashedBoard(t) {
+/** A board in a temp dir with the example (or `entry`) flashed: boot() starts it from Storage, as a power-on does. */
+async function flashedBoard(t, entry = ENTRY) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ota-board-'));
   const port = await freePort();
-  const bundle = await exampleBundle(port);
+  const bundle = await exampleBundle(port, undefined, entry);
   const file = path.join(dir, 'flashed.js');
   fs.writeFileSync(file, bundle);
   await installApp(dir, file);
@@ -201,4 +203,25 @@ test(`npm run flash -- APP --ota URL --auth admin:change-me (${lane()}): the upl
   assert.match(res.out, /\[#{24}\] [\d.]+ KB\/[\d.]+ KB [\d.]+ s {2}the bundle \(verified on the board as "@0ota-a\.js"\)/);
   assert.match(res.out, /flashed \S+v2\.js over the air to http:\/\/127\.0\.0\.1:\d+: the board runs the new app and kept it \("@0ota-a\.js", [\d.]+ KB\)/);
   assert.equal(await (await fetch(board.url + '/version')).text(), 'v2');
+});
+
+test(`OTA (${lane()}): a new app that never proves itself healthy (it lacks the plug-in) is rebooted at the trial's deadline, three boots, then rolled back`, TIMEOUT, async (t) => {
+  const board = await flashedBoard(t, FIXTURE);
+  const basic = await exampleBundle(board.port, undefined, BASIC);
+  const res = await postBundle(board, basic, { authorization: 'none' });
+  assert.equal(res.status, 202, await res.text());
+  await board.rebooted();
+  for (let boot = 1; boot <= 3; boot++) {
+    await board.boot();
+    assert.deepEqual(await (await fetch(board.url + '/')).json(), { message: 'Hello from MicroServer' }, 'the new app serves, boot ' + boot);
+    await board.rebooted(20000);
+    assert.match(board.server.output(), /OTA: @0ota-a\.js not healthy after 3000 ms: rebooting/);
+  }
+  await assert.rejects(board.boot(), /OTA: @0ota-a\.js was not healthy within 3 boots; \.app0 boots again/);
+  await board.server?.stop();
+  await board.boot();
+  assert.equal(await (await fetch(board.url + '/')).text(), 'ota fixture');
+  const status = await otaStatus(board);
+  assert.equal(status.state, 'healthy');
+  assert.deepEqual(status.lastFailure, { app: '@0ota-a.js', size: basic.length, sha256: sha256(basic), reason: 'was not healthy within 3 boots' });
 });
