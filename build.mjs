@@ -19,7 +19,7 @@ import { libraryNames, publicNames, shortenNames, aliasGlobals } from './tools/s
 import { defaultEntry, typeCheck, ProjectError } from './tools/project.mjs';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
-export const PLUGINS = ['websocket', 'sse', 'static', 'middleware', 'wifi', 'files', 'mqtt'];
+export const PLUGINS = ['websocket', 'sse', 'static', 'middleware', 'wifi', 'files', 'ota', 'mqtt'];
 /** The core's and each plug-in's public entry: their names stay whole in bundles (for the REPL). */
 export const PUBLIC_ENTRIES = [join(ROOT, 'src/index.ts'), ...PLUGINS.map((p) => join(ROOT, 'src', p, 'index.ts'))];
 /** The Storage module of the core (`require("MicroServer")`); a plug-in's is "MicroServer/<plug-in>". */
@@ -134,20 +134,23 @@ function lowerToES5(code, fileName) {
  */
 /**
  * An esbuild plug-in for a plug-in's Storage module: imports of the shared core files
- * become the core module, loaded with require("MicroServer"), whose exports they name.
+ * become the core module, loaded with require("MicroServer"), whose exports they name;
+ * an import of another plug-in (ota uses files) becomes that plug-in's module.
  */
 function coreFromModule() {
-  const names = [...publicNames(join(ROOT, 'src/index.ts'))];
+  const entryOf = (module) => (module === CORE_MODULE ? join(ROOT, 'src/index.ts') : join(ROOT, 'src', module.slice(CORE_MODULE.length + 1), 'index.ts'));
   return {
     name: 'core-from-module',
     setup(build) {
       build.onResolve({ filter: /^\./ }, (args) => {
-        const file = resolve(args.resolveDir, args.path) + (extname(args.path) ? '' : '.ts');
-        return SHARED_CORE_FILES.includes(file) ? { path: CORE_MODULE, namespace: 'core-module' } : undefined;
+        const file = resolve(args.resolveDir, args.path);
+        const plugin = PLUGINS.find((p) => join(ROOT, 'src', p) === file || join(ROOT, 'src', p, 'index.ts') === file);
+        if (plugin && args.importer !== join(ROOT, 'src', plugin, 'index.ts')) return { path: CORE_MODULE + '/' + plugin, namespace: 'core-module' };
+        return SHARED_CORE_FILES.includes(file + (extname(args.path) ? '' : '.ts')) ? { path: CORE_MODULE, namespace: 'core-module' } : undefined;
       });
-      build.onLoad({ filter: /.*/, namespace: 'core-module' }, () => ({
+      build.onLoad({ filter: /.*/, namespace: 'core-module' }, (args) => ({
         loader: 'js',
-        contents: `var core = require(${JSON.stringify(CORE_MODULE)});\n` + names.map((n) => `export var ${n} = core.${n};`).join('\n'),
+        contents: `var module_ = require(${JSON.stringify(args.path)});\n` + [...publicNames(entryOf(args.path))].map((n) => `export var ${n} = module_.${n};`).join('\n'),
       }));
     },
   };
@@ -174,7 +177,7 @@ export async function buildBundle(entry, options = {}) {
       charset: 'utf8', // keep non-ASCII literals as UTF-8 bytes, not \xNN escapes (Latin-1 on a device)
       legalComments: 'none',
       logLevel: 'silent',
-      external: options.plugin ? [...ESPRUINO_MODULES, CORE_MODULE] : ESPRUINO_MODULES,
+      external: options.plugin ? [...ESPRUINO_MODULES, CORE_MODULE, ...PLUGINS.map((p) => CORE_MODULE + '/' + p)] : ESPRUINO_MODULES,
       plugins: options.plugin ? [coreFromModule()] : [],
       define: { __BOARD__: JSON.stringify(board) },
       tsconfig: join(ROOT, 'tsconfig.json'),

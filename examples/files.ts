@@ -12,12 +12,16 @@
 //   PUT    /files/<name>   the raw body stored as <name>: 201
 //   DELETE /files/<name>   204
 //   GET    /status         the heap's JsVars (used, free, total) and Storage's free bytes
+//   POST   /ota            a new app bundle (npm run flash -- APP --ota http://board --auth admin:PASSWORD):
+//                          booted on trial, rolled back unless healthy (docs/ota.md)
+//   GET    /ota            which app boots, the one before it, the last rollback
 //
 // Writes need Basic auth. CHANGE THE PASSWORD below before the board joins a
-// network you share: whoever knows it can replace every file.
+// network you share: whoever knows it can replace every file, and the app itself.
 import { MicroServer, Response } from '../src/index';
 import { BasicAuthMiddleware } from '../src/middleware';
 import { mountFiles, freeStorage } from '../src/files';
+import { mountOta } from '../src/ota';
 import { PAGE } from './files_page';
 
 const ADMIN_PASSWORD = 'change-me';
@@ -30,6 +34,7 @@ const app = new MicroServer({ port: 80 });
 // browser pop up its login prompt as well.
 app.addMiddleware({ after: (req, res) => { if (res.status === 401 && req.header('x-requested-with')) res.head = ''; } });
 mountFiles(app, { guard: (handler) => auth.guard(handler), maxFileSize: 200 * 1024 });
+mountOta(app, { guard: (handler) => auth.guard(handler) });
 app.get('/', () => Response.html(PAGE));
 app.get('/status', () => {
   const memory = process.memory();

@@ -150,6 +150,11 @@ export class MicroServer implements ConnectionHost {
     for (let i = 0; i < open.length; i++) open[i].shutdown();
   }
 
+  /** True between run() and stop(): the listening socket is open. */
+  isListening(): boolean {
+    return this.listener !== null;
+  }
+
   bodyOptionsFor(method: string, target: string): BodyOptions | null {
     const match = this.bodyRoutes.match(method, targetPath(target, target.indexOf('?')));
     return match ? match.handler : null;

@@ -3,6 +3,8 @@
 //                   [--baud 115200] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>]
 //                   [--no-manifest] [--app-port <n>] [--config espruino.json] [--piece-size <bytes>]
 //                   [--timeout <s>] [--verbose] [--dry-run]
+//       microserver flash APP --ota http://HOST:PORT --auth USER:PASSWORD   over Wi-Fi, through the app's
+//                                           OTA plug-in (tools/flash/ota.mjs, docs/ota.md)
 //       microserver flash --module [...]     the library as Storage modules: "MicroServer" and its plug-ins
 //       microserver flash --list             the serial ports of this host
 //
@@ -28,11 +30,11 @@ import { openTransport, listPorts, TransportError, isTcpPort } from './flash/tra
 import { BoardConsole, BoardError, checksum, hex } from './flash/board.mjs';
 import { progressBar, kb } from './flash/progress.mjs';
 import { defaultEntry, typeCheck, ProjectError } from './project.mjs';
+import { APP_SLOTS, bootLoader, slotOf } from './flash/boot-code.mjs';
+import { flashOverTheAir, OtaError } from './flash/ota.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULTS = { port: '/dev/ttyUSB0', baud: 115200, board: 'esp32' };
-// Two app slots: the new bundle goes to the one not booting, so the old one stays whole until the switch.
-export const APP_SLOTS = ['.app0', '.app1'];
 const BOOT_CODE = '.bootcde';
 const MASK = '****';
 // Storage adds a header to each file and rounds its size up: room to keep per file.
@@ -46,11 +48,14 @@ class FlashError extends Error {}
 const USAGE = `usage: microserver flash [entry.ts | bundle.js] [--port <device | tcp://host:port>] [--board esp32|esp32c3|linux]
          [--baud <n>] [--www <dir>] [--storage-prefix www/] [--wifi <wifi.json>] [--no-manifest] [--app-port <n>]
          [--config espruino.json] [--piece-size <bytes>] [--timeout <seconds>] [--verbose] [--dry-run] [--no-check]
+       microserver flash [entry.ts | bundle.js] --ota http://HOST:PORT [--auth user:password] [--board ...] [--app-port <n>] [--no-check]
        microserver flash --module [--port ...] [--board ...] [--www <dir>] [--wifi <wifi.json>] [--dry-run]
        microserver flash --list
 
   --port        a serial device (/dev/ttyUSB0, /dev/ttyACM0, COM3, a pty) or tcp://host:port (the telnet console)
   --list        the serial ports of this host (no udev needed)
+  --ota         send the bundle over the network to the app's OTA plug-in (POST /ota), not through the REPL
+  --auth        user:password for the OTA route's Basic auth
   --piece-size  bytes per acknowledged piece (default: from the board's free heap, 256-2048)
   --timeout     seconds to wait for each answer from the board (default 10)
   --verbose     show the console traffic (pieces shortened)
@@ -59,7 +64,7 @@ const USAGE = `usage: microserver flash [entry.ts | bundle.js] [--port <device |
 
 function parseArgs(argv) {
   const args = { _: [] };
-  const valued = new Set(['port', 'board', 'baud', 'www', 'storage-prefix', 'wifi', 'app-port', 'timeout', 'config', 'piece-size']);
+  const valued = new Set(['port', 'board', 'baud', 'www', 'storage-prefix', 'wifi', 'app-port', 'timeout', 'config', 'piece-size', 'ota', 'auth']);
   const flags = new Set(['dry-run', 'no-manifest', 'help', 'module', 'list', 'verbose', 'no-check']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -80,6 +85,8 @@ function parseArgs(argv) {
   if (args._.length > 1) throw new FlashError(`one entry only, got ${args._.join(', ')}`);
   if (args.module && args._.length) throw new FlashError(`--module stores the library itself: it takes no entry (got ${args._[0]})`);
   if (args.module && args['app-port']) throw new FlashError('--module stores the library itself: --app-port does not apply');
+  if (args.ota && args.module) throw new FlashError('--ota sends an app bundle: --module does not apply');
+  if (args.auth && !args.ota) throw new FlashError('--auth is for --ota');
   return args;
 }
 
@@ -128,21 +135,6 @@ function loadWifi(args, cwd) {
   return null;
 }
 
-/**
- * The few bytes of ".bootcde" that run the app in `slot`: function text stays in flash as
- * for .bootcde itself, and an exception at boot is kept in `bootError` for the checks.
- */
-export function bootLoader(slot) {
-  return `// npm run flash: the app is the Storage file "${slot}"\n` +
-    `try{eval(require("Storage").read(${JSON.stringify(slot)}))}catch(e){bootError=""+e;print("Uncaught "+e+" (in ${slot})")}\n`;
-}
-
-/** The slot a ".bootcde" loader boots, or null when it is not one of ours. */
-function slotOf(bootCode) {
-  const m = bootCode && bootCode.match(/read\("(\.app\d)"\)/);
-  return m && APP_SLOTS.includes(m[1]) ? m[1] : null;
-}
-
 /** Pieces that fit the board's free heap: a piece is held about three times (the line, its base64, the bytes). */
 function pieceSizeFor(probe) {
   const spare = (probe.free * (probe.blockSize || 14)) / 8;
@@ -186,8 +178,8 @@ async function main() {
 
   // Paths as the user knows them: from their project folder, else from the package's (its examples).
   const rel = (p) => (p.startsWith(cwd + sep) ? relative(cwd, p) : p.startsWith(ROOT + sep) ? relative(ROOT, p) : p);
-  console.log(`flash ${asModule ? `the library as the Storage modules "${CORE_MODULE}" and its plug-ins` : rel(entry)} for board ${settings.board} on ${settings.port}` +
-    `${isTcpPort(settings.port) ? '' : ` at ${settings.baud} baud`}` +
+  console.log(`flash ${asModule ? `the library as the Storage modules "${CORE_MODULE}" and its plug-ins` : rel(entry)} for board ${settings.board} on ${args.ota || settings.port}` +
+    `${args.ota || isTcpPort(settings.port) ? '' : ` at ${settings.baud} baud`}` +
     (settings.configFile ? ` (settings: ${rel(settings.configFile)})` : ' (no espruino.json: defaults)') +
     (dry ? ' -- dry run, no device' : ''));
 
@@ -204,6 +196,11 @@ async function main() {
     files = [{ code: built.code, bytes: readFileSync(built.outFile), outFile: built.outFile }];
   }
   const bundle = files[0];
+  if (args.ota) {
+    const note = await flashOverTheAir({ url: args.ota, auth: args.auth, bytes: bundle.bytes, label: rel(bundle.outFile), timeoutMs: settings.timeoutMs });
+    console.log(`flashed ${rel(entry)} over the air to ${args.ota}: ${note}`);
+    return;
+  }
   for (const f of files) {
     if (wifi && wifi.password.length >= 6 && f.code.includes(wifi.password)) {
       throw new FlashError('the bundle contains the Wi-Fi password: credentials must not be compiled in');
@@ -453,7 +450,7 @@ async function printPorts() {
 }
 
 main().catch((e) => {
-  if (e instanceof FlashError || e instanceof BuildError || e instanceof ProjectError || e instanceof AssetError || e instanceof TransportError || e instanceof BoardError) {
+  if (e instanceof FlashError || e instanceof BuildError || e instanceof ProjectError || e instanceof AssetError || e instanceof TransportError || e instanceof BoardError || e instanceof OtaError) {
     console.error(`flash failed: ${e.message}`);
   } else {
     console.error(e);

@@ -10,13 +10,17 @@ import { join } from 'node:path';
  */
 export function storageLoader(bundlePath, workDir) {
   const loader = join(workDir, 'load-from-storage.js');
-  writeFileSync(loader, `(function (path, name) {
+  writeFileSync(loader, copyIntoStorage(bundlePath, 'bundle.js') + 'eval(require("Storage").read("bundle.js"));\n');
+  return loader;
+}
+
+/** Script text that copies the file at `filePath` into Storage as `name`, a KB at a time (the file may not fit the heap). */
+export function copyIntoStorage(filePath, name) {
+  return `(function (path, name) {
   var S = require("Storage"), file = E.openFile(path, "r"), size = require("fs").statSync(path).size, at = 0, piece;
   S.erase(name);
   while ((piece = file.read(1024)) !== undefined && piece.length) { S.write(name, piece, at, size); at += piece.length; }
   file.close();
-})(${JSON.stringify(bundlePath)}, "bundle.js");
-eval(require("Storage").read("bundle.js"));
-`);
-  return loader;
+})(${JSON.stringify(filePath)}, ${JSON.stringify(name)});
+`;
 }

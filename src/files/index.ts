@@ -3,7 +3,7 @@
 //   mountFiles(app, { guard: auth.guard.bind(auth) });
 // Its parts serve other uses too: MultipartParser takes any multipart/form-data
 // body as it streams; FileWriter stores any streamed bytes as a file.
-export { mountFiles } from './routes';
+export { mountFiles, receiveFile } from './routes';
 export type { FilesOptions } from './routes';
 export { MultipartParser, multipartBoundary } from './multipart';
 export type { PartInfo, PartReceiver, MultipartLimits } from './multipart';

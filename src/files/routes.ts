@@ -132,7 +132,12 @@ function upload(req: Request, maxFileSize: number, maxFiles: number): Promise<Re
   return req.receive(parser).then(() => Response.json({ stored: receiver.stored.map(described) }, 201));
 }
 
-function put(req: Request, name: string): Promise<Response> {
+/**
+ * Stores a raw request body (a route with streamBody) as the file `name`,
+ * replaced whole or not at all: it needs a Content-Length, and an
+ * X-Content-SHA256 header (64 hex digits) is checked when sent.
+ */
+export function receiveFile(req: Request, name: string): Promise<StoredFile> {
   const length = announcedLength(req);
   // Checked before the FileWriter exists: it holds the name until it commits or aborts.
   const sha256 = sha256Field(req.headers['x-content-sha256']);
@@ -141,7 +146,11 @@ function put(req: Request, name: string): Promise<Response> {
     write: (bytes) => writer.write(bytes),
     end: () => {},
     abort: () => writer.abort(),
-  }).then(() => Response.json({ stored: [described(writer.commit(length, sha256))] }, 201));
+  }).then(() => writer.commit(length, sha256));
+}
+
+function put(req: Request, name: string): Promise<Response> {
+  return receiveFile(req, name).then((file) => Response.json({ stored: [described(file)] }, 201));
 }
 
 /** The stored bytes of `name`, with Content-Length, a piece per socket drain. */

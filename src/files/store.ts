@@ -121,8 +121,25 @@ export function freeStorage(): number {
   return stats ? stats.freeBytes + stats.trashBytes : storage().getFree();
 }
 
+/** Bytes copied from Storage per step when a file must be hashed from a copy. */
+const HASH_COPY_PIECE = 1024;
+
+/**
+ * The stored bytes of `name` as the crypto module can take them without a copy
+ * on the C stack: where Storage is memory-mapped (a board) the string itself;
+ * elsewhere (the Linux build's file) crypto would copy the string whole onto
+ * the stack, which a 24 KB stack does not survive, so a flat copy in the heap.
+ */
+function hashableBytes(name: string, length: number): string | Uint8Array {
+  const mapped = storage().read(name, 0, length);
+  if (!length || E.getAddressOf(mapped, true)) return mapped;
+  const copy = new Uint8Array(length);
+  for (let at = 0; at < length; at += HASH_COPY_PIECE) copy.set(E.toUint8Array(storage().read(name, at, Math.min(HASH_COPY_PIECE, length - at))), at);
+  return copy;
+}
+
 /** SHA-256 of `bytes` as lowercase hex, or undefined where the firmware has no crypto module. */
-function sha256Hex(bytes: string): string | undefined {
+function sha256Hex(bytes: string | Uint8Array): string | undefined {
   let hash;
   try {
     hash = require('crypto').SHA256;
@@ -190,7 +207,7 @@ export class FileWriter {
       if (!this.written) this.capacity = 0;
       else if (storage().read(this.storageName).length !== this.capacity + TRAILER) throw httpError(500, this.name + ': Storage holds a different size than was written');
       if (sha256 !== undefined) {
-        const actual = sha256Hex(this.written ? storage().read(this.storageName, 0, this.written) : '');
+        const actual = sha256Hex(hashableBytes(this.storageName, this.written));
         if (actual === undefined) throw httpError(501, 'This firmware has no crypto module to check a SHA-256');
         if (actual !== sha256.toLowerCase()) throw httpError(400, this.name + ': SHA-256 mismatch (stored bytes hash to ' + actual + ')');
       }

@@ -25,6 +25,9 @@ declare namespace E {
   function asUTF8(bytes: string): string;
   function fromUTF8(text: string): string;
   function CRC32(data: string): number;
+  function reboot(): void;
+  function getAddressOf(value: any, flatOnly: boolean): number;
+  function toUint8Array(data: any): Uint8Array;
 }
 
 interface EspruinoSocket {

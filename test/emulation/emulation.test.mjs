@@ -4,6 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,7 @@ import path from 'node:path';
 
 import { runBundleFile, CHUNK_SIZE } from './espruino.mjs';
 import { freePort } from '../helpers/ports.mjs';
-import { startServer, lane } from '../helpers/server.mjs';
+import { startServer, installApp, lane } from '../helpers/server.mjs';
 
 const RUN_MJS = fileURLToPath(new URL('./run.mjs', import.meta.url));
 
@@ -454,4 +455,38 @@ test('JSON.parse of a byte above ASCII outside a string stops the emulation, as 
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.equal(lines[0], '1', 'inside a string a byte above ASCII is fine');
   assert.ok(!lines.includes('still running'), lines.join('\n'));
+});
+
+test(`booting from Storage and E.reboot() (${lane()}): each start runs ".bootcde"; E.reboot() ends the interpreter with status 1 at once`, async (t) => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'board-'));
+  const port = await freePort();
+  const bundle = bundleFile(`
+    var S = require('Storage'), boots = (S.read('boots') || '').length + 1;
+    S.write('boots', 'x'.repeat(boots));
+    require('net').createServer(function (socket) {
+      socket.end('boot ' + boots);
+      setTimeout(function () { E.reboot(); print('still running after E.reboot()'); }, 50);
+    }).listen(${port});
+    print('Test server listening on port ${port}');
+  `);
+  await installApp(dir, bundle);
+  for (const boot of [1, 2]) {
+    const server = await startServer(null, { port, workDir: dir });
+    t.after(() => server.stop());
+    assert.equal((await exchange(port)).toString(), 'boot ' + boot);
+    const end = Date.now() + 10000;
+    while (!server.exitStatus() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(server.exitStatus()?.code, 1, server.output());
+    assert.match(server.output(), /Not implemented/);
+    assert.doesNotMatch(server.output(), /still running/);
+    await server.stop();
+  }
+});
+
+test('crypto copies a string that is not flat onto the C stack: a long one fails as on a board; a typed array is hashed in place', (t) => {
+  const { emu } = emulate(t, '');
+  assert.equal(emu.run(`E.getAddressOf('abc', true) + ' ' + (E.getAddressOf(new Uint8Array(4), true) !== 0)`), '0 true');
+  assert.equal(emu.run(`try { require('crypto').SHA256('x'.repeat(60000)); 'hashed' } catch (e) { e.message }`), 'Not enough stack memory to decode data');
+  assert.equal(emu.run(`var u = new Uint8Array(60000); u.fill(120); new Uint8Array(require('crypto').SHA256(u))[0]`),
+    crypto.createHash('sha256').update('x'.repeat(60000)).digest()[0]);
 });

@@ -46,6 +46,9 @@ const MAX_NODE_DELAY = 0x7fffffff;
 /** Espruino refuses timers longer than 100 years. */
 const MAX_TIMER_MS = 3153600000000;
 
+/** Bytes of a string that is not flat the crypto functions copy onto the C stack before they fail (about what a board's stack has left under a request). */
+const CRYPTO_STACK_COPY_MAX = 8192;
+
 // Storage geometry of the ESP32 build (jsflash.c / jswrap_storage.c).
 const STORAGE_TOTAL_BYTES = 917504;
 const STORAGE_HEADER_BYTES = 32; // JsfFileHeader: uint32 size + 28-byte name
@@ -116,6 +119,8 @@ function takeEmulatedRejections(promisePrototype, onRejection) {
  * @param {(line: string) => void} [options.stdout] Receives each line printed by the bundle,
  *   without its newline. Default: written to process.stdout.
  * @param {() => void} [options.onQuit] Called after quit() has stopped the emulation.
+ * @param {() => void} [options.onReboot] What E.reboot() does (run.mjs: what the Linux build
+ *   does, print "Not implemented" and exit with status 1). Without it E.reboot() throws.
  * @param {string} [options.listenHost='127.0.0.1'] Address servers listen on.
  * @param {'tcp'|'memory'} [options.network='tcp'] 'memory': listen() opens no port; the handle's
  *   connect() gives in-process connections to the servers (the TestClient's way in).
@@ -840,8 +845,15 @@ export function createEspruino(options = {}) {
 
   // ----- crypto --------------------------------------------------------------
 
+  // The crypto functions take a string that is not flat (a string built in pieces, one
+  // read from the Linux build's Storage, which is not memory-mapped) by copying it whole
+  // onto the C stack: a board throws when it does not fit, the Linux build under
+  // `ulimit -s 24` crashed with a 60 KB one. Flat data (typed arrays) is read in place.
   function digest(algorithm) {
-    return (data) => newArrayBuffer(nodeCrypto.createHash(algorithm).update(toBytes(data, 'crypto data')).digest());
+    return (data) => {
+      if (typeof data === 'string' && data.length > CRYPTO_STACK_COPY_MAX) throw error('Not enough stack memory to decode data');
+      return newArrayBuffer(nodeCrypto.createHash(algorithm).update(toBytes(data, 'crypto data')).digest());
+    };
   }
 
   const cryptoModule = defineMethods(newObject(), {
@@ -1441,6 +1453,11 @@ export function createEspruino(options = {}) {
       if (args.length === 1 && typeof args[0] === 'string') return args[0];
       return bytesToString(Buffer.concat(args.map((a) => toBytes(a, 'E.toString data'))));
     },
+    // Strings are never flat here (as the Linux build's Storage strings are not memory-mapped);
+    // typed arrays and ArrayBuffers are.
+    getAddressOf(value) {
+      return types.isArrayBuffer(value) || types.isTypedArray(value) ? 0x3ffb0000 : 0;
+    },
     toUint8Array(...args) {
       const bytes = Buffer.concat(args.map((a) => toBytes(a, 'E.toUint8Array data')));
       const out = new C.Uint8Array(bytes.length);
@@ -1478,7 +1495,8 @@ export function createEspruino(options = {}) {
       return 25 + Math.random();
     },
     reboot() {
-      throw error('E.reboot() is not emulated');
+      if (!options.onReboot) throw error('E.reboot() is not emulated');
+      options.onReboot();
     },
   });
 

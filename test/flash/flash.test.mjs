@@ -258,13 +258,16 @@ test('--module dry run: the core and each plug-in as Storage modules, no boot co
   const modules = [...out.matchAll(/^file: module dist\/flash\/modules\.esp32\/(\S+) \(\d+ bytes, CRC-32 0x[0-9a-f]{8}\) -> Storage "([^"]+)"$/gm)].map((m) => [m[1], m[2]]);
   assert.deepEqual(modules, [['MicroServer.js', 'MicroServer'], ['MicroServer.websocket.js', 'MicroServer/websocket'], ['MicroServer.sse.js', 'MicroServer/sse'],
     ['MicroServer.static.js', 'MicroServer/static'], ['MicroServer.middleware.js', 'MicroServer/middleware'], ['MicroServer.wifi.js', 'MicroServer/wifi'],
-    ['MicroServer.files.js', 'MicroServer/files'], ['MicroServer.mqtt.js', 'MicroServer/mqtt']]);
+    ['MicroServer.files.js', 'MicroServer/files'], ['MicroServer.ota.js', 'MicroServer/ota'], ['MicroServer.mqtt.js', 'MicroServer/mqtt']]);
   assert.deepEqual(steps(out), ['check Storage space', 'store the library as the Storage modules "MicroServer", "MicroServer/websocket", "MicroServer/sse", ' +
-    '"MicroServer/static", "MicroServer/middleware", "MicroServer/wifi", "MicroServer/files", "MicroServer/mqtt"', 'list what is on the board', 'reset the board and check that the app started']);
+    '"MicroServer/static", "MicroServer/middleware", "MicroServer/wifi", "MicroServer/files", "MicroServer/ota", "MicroServer/mqtt"', 'list what is on the board', 'reset the board and check that the app started']);
   assert.doesNotMatch(out, /app slot|switch/);
   const ws = readFileSync(join(ROOT, 'dist', 'flash', 'modules.esp32', 'MicroServer.websocket.js'), 'utf8');
   assert.match(ws, /require\("MicroServer"\)/, 'a plug-in takes the core from its module');
   assert.doesNotMatch(ws, /Method Not Allowed/, 'and does not carry the core');
+  const ota = readFileSync(join(ROOT, 'dist', 'flash', 'modules.esp32', 'MicroServer.ota.js'), 'utf8');
+  assert.match(ota, /require\("MicroServer\/files"\)/, 'a plug-in takes another plug-in from its module');
+  assert.doesNotMatch(ota, /is being uploaded/, 'and does not carry its code');
   const again = await runFlash(['--module', 'examples/basic.ts', '--dry-run'], { cwd });
   assert.equal(again.code, 1);
   assert.match(again.out, /--module stores the library itself: it takes no entry/);

@@ -17,7 +17,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { storageLoader } from '../../tools/storage-loader.mjs';
+import { copyIntoStorage, storageLoader } from '../../tools/storage-loader.mjs';
+import { createEspruino } from '../emulation/espruino.mjs';
+import { APP_SLOTS, bootLoader } from '../../tools/flash/boot-code.mjs';
 
 const RUN_MJS = fileURLToPath(new URL('../emulation/run.mjs', import.meta.url));
 
@@ -59,25 +61,55 @@ export function c3Unavailable() {
 }
 
 /**
- * How a bundle of the given mode is started. 'esp32' and 'c3' have byte strings;
- * 'c3' has a heap of 4095 JsVars and runs its bundle from Storage.
+ * Puts a bundle into the Storage of `workDir` as `npm run flash` leaves it: the app in slot
+ * ".app0" and the boot code that runs it. Then startServer(null, { workDir }) boots it.
  * @param {'esp32'|'linux'|'c3'} [mode='esp32']
- * @returns {{ lane: string, command: string, argsFor: (bundlePath: string, workDir: string) => string[] }}
+ */
+export async function installApp(workDir, bundlePath, mode = 'esp32') {
+  const interpreter = interpreterFor(mode);
+  if (interpreter.lane === 'emulation') {
+    const emulation = createEspruino({ mode: mode === 'linux' ? 'linux' : 'esp32', storageFile: path.join(workDir, 'storage.json'), stdout: () => {} });
+    emulation.storage.write(APP_SLOTS[0], fs.readFileSync(bundlePath, 'latin1'));
+    emulation.storage.write('.bootcde', bootLoader(APP_SLOTS[0]));
+    await emulation.stop();
+    return;
+  }
+  const script = path.join(workDir, 'install.js');
+  fs.writeFileSync(script, copyIntoStorage(path.resolve(bundlePath), APP_SLOTS[0]) +
+    `require("Storage").write(".bootcde", ${JSON.stringify(bootLoader(APP_SLOTS[0]))});\nsetTimeout(function () { quit(); }, 1);\n`);
+  const child = spawn(interpreter.command, [script], { cwd: workDir, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  child.stdin.destroy();
+  if (code !== 0 || /Uncaught/.test(output)) throw new Error(`installing ${bundlePath} into Storage failed (exit ${code}):\n${output}`);
+}
+
+/**
+ * How a bundle of the given mode is started. 'esp32' and 'c3' have byte strings;
+ * 'c3' has a heap of 4095 JsVars and runs its bundle from Storage. `bootArgs` starts
+ * the interpreter on the boot code in Storage instead, as a board boots.
+ * @param {'esp32'|'linux'|'c3'} [mode='esp32']
+ * @returns {{ lane: string, command: string, argsFor: (bundlePath: string, workDir: string) => string[],
+ *   bootArgs: (workDir: string) => string[] }}
  */
 export function interpreterFor(mode = 'esp32') {
   if (process.env.ESPRUINO) {
     if (mode === 'c3') {
       if (c3Unavailable()) throw new Error(c3Unavailable());
-      return { lane: 'espruino', command: process.env.ESPRUINO_C3, argsFor: (bundlePath, workDir) => [storageLoader(bundlePath, workDir)] };
+      return { lane: 'espruino', command: process.env.ESPRUINO_C3, argsFor: (bundlePath, workDir) => [storageLoader(bundlePath, workDir)], bootArgs: () => [] };
     }
     const command = (mode === 'esp32' && process.env.ESPRUINO_ESP32) || process.env.ESPRUINO;
-    return { lane: 'espruino', command, argsFor: (bundlePath) => [bundlePath] };
+    // Without a file the Linux build runs ".bootcde" from ./espruino.flash.
+    return { lane: 'espruino', command, argsFor: (bundlePath) => [bundlePath], bootArgs: () => [] };
   }
   const modeArgs = mode === 'c3' ? ['--mode', 'esp32', '--jsvars', String(C3_JSVARS)] : ['--mode', mode];
   return {
     lane: 'emulation',
     command: process.execPath,
     argsFor: (bundlePath, workDir) => [RUN_MJS, bundlePath, ...modeArgs, '--storage', path.join(workDir, 'storage.json')],
+    bootArgs: (workDir) => [RUN_MJS, '--boot', ...modeArgs, '--storage', path.join(workDir, 'storage.json')],
   };
 }
 
@@ -90,7 +122,7 @@ process.on('exit', () => {
 /**
  * Starts a server bundle and waits until it prints its "listening on" line.
  *
- * @param {string} bundlePath
+ * @param {string | null} bundlePath null: boot from Storage (its ".bootcde", in `workDir`), as a board boots.
  * @param {object} [options]
  * @param {number} [options.port] The port the bundle was built for: passed to the child as env
  *   PORT, and startServer fails if the bundle reports another one.
@@ -105,12 +137,11 @@ process.on('exit', () => {
  *   setEmulatedUsage: (jsVars: number) => void, exitStatus: () => null | { code: number, signal: string } }>}
  */
 export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, timeoutMs = 15000, workDir, cStackKb = DEVICE_STACK_KB } = {}) {
-  const bundle = path.resolve(bundlePath);
   const dir = workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'espruino-server-'));
   const ownsDir = workDir === undefined;
   const interpreter = interpreterFor(mode);
   let command = interpreter.command;
-  let args = interpreter.argsFor(bundle, dir);
+  let args = bundlePath === null ? interpreter.bootArgs(dir) : interpreter.argsFor(path.resolve(bundlePath), dir);
   if (cStackKb && interpreter.lane === 'espruino') {
     // The real interpreter with a C stack of a device's size (an ESP32 task has 25 KB). Without
     // address randomisation (setarch -R): a random stack start moved the limit by up to 4 KB
