@@ -82,8 +82,8 @@ export const STACK_APPS = [
     },
   },
   {
-    key: 'full', label: 'examples/full.ts', entry: 'examples/full.ts', board: 'linux', web: true,
-    what: 'GET / and /gc, POST /led on, off and without a state (400), GET /static/ and /static/app.js (gzipped, from Storage), a WebSocket echo with the ws package (Welcome!, one echo, close); Logging and CORS on every request',
+    key: 'full', label: 'examples/full.ts', entry: 'examples/full.ts', board: 'linux', web: true, fromStorage: true,
+    what: 'GET / and /gc, POST /led on, off and without a state (400), GET /static/ and /static/app.js (gzipped, from Storage), a WebSocket echo with the ws package (Welcome!, one echo, close); Logging and CORS on every request; the bundle runs from Storage, as on a flashed board (loaded into RAM it no longer fits the ESP32 heap while it loads)',
     scenario: async (client, server) => {
       await client.request({ path: '/' }, 200, json((b) => b.status === 'online' && typeof b.memoryFree === 'number'));
       await client.request({ path: '/gc' }, 200, json((b) => typeof b.free === 'number'));
@@ -133,7 +133,7 @@ async function prepare(app) {
  * wrong expectation fails with its message instead of reading as "does not fit".
  */
 async function check(app, bundle, port, timeoutMs) {
-  const server = await startServer(bundle, { port, mode: 'esp32', timeoutMs: 10000 });
+  const server = await startServer(bundle, { port, mode: 'esp32', timeoutMs: 10000, fromStorage: !!app.fromStorage });
   const client = stackClient(port);
   try {
     let timer;
@@ -162,7 +162,7 @@ export async function runStacks(cfg, log) {
     try {
       const { bundle, port } = await prepare(app);
       await check(app, bundle, port, cfg.stackTimeoutMs);
-      const value = await smallestStack(bundle, port, app.scenario, { lo: 8, hi, timeoutMs: cfg.stackTimeoutMs });
+      const value = await smallestStack(bundle, port, app.scenario, { lo: 8, hi, timeoutMs: cfg.stackTimeoutMs, fromStorage: !!app.fromStorage });
       results[app.key] = { value, hi };
       log(`  ${app.key}: ${value === null ? `does not fit ${hi} KB` : value + ' KB'} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     } catch (e) {

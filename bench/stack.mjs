@@ -57,10 +57,10 @@ export function stackClient(port) {
 }
 
 /** Does the app serve the scenario with `kb` of C stack? */
-async function fits(bundle, port, kb, scenario, timeoutMs) {
+async function fits(bundle, port, kb, scenario, timeoutMs, fromStorage) {
   let server;
   try {
-    server = await startServer(bundle, { port, mode: 'esp32', cStackKb: kb, timeoutMs: 10000 });
+    server = await startServer(bundle, { port, mode: 'esp32', cStackKb: kb, timeoutMs: 10000, fromStorage });
   } catch {
     return false; // it did not even boot
   }
@@ -81,13 +81,14 @@ async function fits(bundle, port, kb, scenario, timeoutMs) {
 
 /**
  * The smallest `ulimit -s` (KB, between lo and hi) at which the bundle (built
- * for `port`) serves `scenario(client, server)`, or null if even `hi` does not.
+ * for `port`) serves `scenario(client, server)`, or null if even `hi` does not; `fromStorage`:
+ * the bundle runs from Storage, as on a flashed board.
  */
-export async function smallestStack(bundle, port, scenario, { lo = 8, hi = 64, timeoutMs = 15000 } = {}) {
-  if (!(await fits(bundle, port, hi, scenario, timeoutMs))) return null;
+export async function smallestStack(bundle, port, scenario, { lo = 8, hi = 64, timeoutMs = 15000, fromStorage = false } = {}) {
+  if (!(await fits(bundle, port, hi, scenario, timeoutMs, fromStorage))) return null;
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
-    if (await fits(bundle, port, mid, scenario, timeoutMs)) hi = mid;
+    if (await fits(bundle, port, mid, scenario, timeoutMs, fromStorage)) hi = mid;
     else lo = mid;
   }
   return hi;

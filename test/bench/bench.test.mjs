@@ -94,7 +94,7 @@ describe(`the stack figures' scenarios pass on their apps with the usual stack (
         fs.writeFileSync(script, `var PORT = ${port};\n` + fs.readFileSync(path.join(ROOT, 'bench', 'reference', app.reference), 'utf8'));
         server = await startServer(script, { port, mode: 'esp32' });
       } else {
-        server = await startApp(app.entry, { mode: 'esp32', board: app.board });
+        server = await startApp(app.entry, { mode: 'esp32', board: app.board, fromStorage: app.fromStorage });
       }
       const client = stackClient(server.port);
       try {

@@ -21,7 +21,7 @@ describeInChromium(TITLE, { timeout: 30000 }, () => {
   }, { selector, text }, { timeout: WAIT_MS, polling: 50 });
 
   before(async () => {
-    app = await startApp('examples/full.ts', { board: 'linux' });
+    app = await startApp('examples/full.ts', { board: 'linux', fromStorage: true });
     ({ browser, page, errors } = await openBrowserPage({ width: 800, height: 600 }));
   });
 

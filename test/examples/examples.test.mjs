@@ -51,7 +51,7 @@ describe(`examples/medium.ts (${lane()})`, () => {
 
 describe(`examples/full.ts (${lane()})`, () => {
   let app;
-  before(async () => { app = await startApp('examples/full.ts', { board: 'linux' }); });
+  before(async () => { app = await startApp('examples/full.ts', { board: 'linux', fromStorage: true }); });
   after(() => app.stop());
 
   test('status and memory, the LED through the board adapter, and a WebSocket echo', async () => {

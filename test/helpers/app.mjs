@@ -17,7 +17,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
  * (with the entry's www folder in Storage, as `npm start` runs it).
  * Returns the server handle from startServer plus { port, url }.
  */
-export async function startApp(entry, { mode = 'esp32', board, workDir, cStackKb } = {}) {
+export async function startApp(entry, { mode = 'esp32', board, workDir, cStackKb, fromStorage } = {}) {
   const port = await freePort();
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'microserver-')), path.basename(entry, '.ts') + '.js');
   // In the emulation, count nested method calls per object (a leak on the device, see tools/gate.mjs).
@@ -25,7 +25,7 @@ export async function startApp(entry, { mode = 'esp32', board, workDir, cStackKb
   // The entry's web folder goes into Storage first, as npm start does.
   const web = webFolderPreamble(path.resolve(ROOT, entry), code);
   if (web.count) fs.writeFileSync(out, web.code + code);
-  const server = await startServer(out, { port, mode, workDir, cStackKb });
+  const server = await startServer(out, { port, mode, workDir, cStackKb, fromStorage });
   return Object.assign(server, { port, url: `http://127.0.0.1:${port}` });
 }
 

@@ -91,7 +91,7 @@ export async function installApp(workDir, bundlePath, mode = 'esp32') {
  * 'c3' has a heap of 4095 JsVars and runs its bundle from Storage. `bootArgs` starts
  * the interpreter on the boot code in Storage instead, as a board boots.
  * @param {'esp32'|'linux'|'c3'} [mode='esp32']
- * @returns {{ lane: string, command: string, argsFor: (bundlePath: string, workDir: string) => string[],
+ * @returns {{ lane: string, command: string, argsFor: (bundlePath: string, workDir: string, fromStorage?: boolean) => string[],
  *   bootArgs: (workDir: string) => string[] }}
  */
 export function interpreterFor(mode = 'esp32') {
@@ -102,7 +102,7 @@ export function interpreterFor(mode = 'esp32') {
     }
     const command = (mode === 'esp32' && process.env.ESPRUINO_ESP32) || process.env.ESPRUINO;
     // Without a file the Linux build runs ".bootcde" from ./espruino.flash.
-    return { lane: 'espruino', command, argsFor: (bundlePath) => [bundlePath], bootArgs: () => [] };
+    return { lane: 'espruino', command, argsFor: (bundlePath, workDir, fromStorage) => [fromStorage ? storageLoader(bundlePath, workDir) : bundlePath], bootArgs: () => [] };
   }
   const modeArgs = mode === 'c3' ? ['--mode', 'esp32', '--jsvars', String(C3_JSVARS)] : ['--mode', mode];
   return {
@@ -130,18 +130,21 @@ process.on('exit', () => {
  * @param {object} [options.env] Extra environment variables for the child.
  * @param {number} [options.timeoutMs=15000]
  * @param {number} [options.cStackKb=DEVICE_STACK_KB] On the real interpreter, run with this C stack size (ulimit -s); 0: no limit.
+ * @param {boolean} [options.fromStorage=false] On the real interpreter, run the bundle from Storage, as a
+ *   flashed board does: its function text stays in flash. A bundle near 70 KB (examples/full.ts) loaded
+ *   into RAM takes twice its size in JsVars while it loads, more than an ESP32's heap.
  * @param {string} [options.workDir] Directory to run in (kept), instead of a fresh temp dir
  *   (removed by stop()). Reuse one to keep Storage across restarts.
  * @returns {Promise<{ port: number, lane: string, pid: number, output: () => string,
  *   waitFor: (regex: RegExp, ms?: number) => Promise<RegExpMatchArray>, stop: () => Promise<void>,
  *   setEmulatedUsage: (jsVars: number) => void, exitStatus: () => null | { code: number, signal: string } }>}
  */
-export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, timeoutMs = 15000, workDir, cStackKb = DEVICE_STACK_KB } = {}) {
+export async function startServer(bundlePath, { port, mode = 'esp32', env = {}, timeoutMs = 15000, workDir, cStackKb = DEVICE_STACK_KB, fromStorage = false } = {}) {
   const dir = workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'espruino-server-'));
   const ownsDir = workDir === undefined;
   const interpreter = interpreterFor(mode);
   let command = interpreter.command;
-  let args = bundlePath === null ? interpreter.bootArgs(dir) : interpreter.argsFor(path.resolve(bundlePath), dir);
+  let args = bundlePath === null ? interpreter.bootArgs(dir) : interpreter.argsFor(path.resolve(bundlePath), dir, fromStorage);
   if (cStackKb && interpreter.lane === 'espruino') {
     // The real interpreter with a C stack of a device's size (an ESP32 task has 25 KB). Without
     // address randomisation (setarch -R): a random stack start moved the limit by up to 4 KB
