@@ -43,7 +43,8 @@ describe(`examples/fleet.ts on Mosquitto (${lane()})`, { skip: brokerMissing, ti
   });
 
   test('GET /mqtt shows the connection: online, its broker, client id and topics', async () => {
-    const state = await pollJson(board, '/mqtt', (s) => s.state === 'online');
+    // Settled: online, and the broker has acknowledged the QoS 1 status published on connecting.
+    const state = await pollJson(board, '/mqtt', (s) => s.state === 'online' && s.inflight === 0);
     assert.deepEqual(state, {
       state: 'online', broker: `127.0.0.1:${broker.port}`, clientId: 'board-1', connects: 1,
       queued: 0, inflight: 0, dropped: 0, lastError: '', base: 'microserver/board-1/',
