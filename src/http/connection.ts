@@ -184,14 +184,17 @@ function socketData(this: OwnedSocket, data: string): void {
   else if (c.parser.pending > LIMITS.maxPipelined) c.closeAfter = true;
 }
 
+/** The client sent "Expect: 100-continue" and waits for this before its body (RFC 9110 §10.1.1). */
+function sendContinue(c: Connection, parser: RequestParser): void {
+  parser.expectsContinue = false;
+  writeSocket(c.socket, 'HTTP/1.1 100 Continue\r\n\r\n');
+}
+
 function processInput(c: Connection): void {
   const parser = c.parser as RequestParser;
   const step = parser.next();
   if (step === NEED_MORE) {
-    if (parser.expectsContinue) {
-      parser.expectsContinue = false;
-      writeSocket(c.socket, 'HTTP/1.1 100 Continue\r\n\r\n');
-    }
+    if (parser.expectsContinue) sendContinue(c, parser);
     if (parser.inMessage && c.timerKind !== REQUEST_TIMER) setTimer(c, REQUEST_TIMER, c.host.bodyTimeout);
     return;
   }
@@ -257,10 +260,7 @@ function receiveBody(c: Connection): void {
         return;
       }
     } else if (step === NEED_MORE) {
-      if (parser.expectsContinue) {
-        parser.expectsContinue = false;
-        writeSocket(c.socket, 'HTTP/1.1 100 Continue\r\n\r\n');
-      }
+      if (parser.expectsContinue) sendContinue(c, parser);
       // The body timeout counts from the last piece: a slow upload lives as long as it moves.
       setTimer(c, REQUEST_TIMER, c.host.bodyTimeout);
       return;

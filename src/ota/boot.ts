@@ -126,7 +126,7 @@ export function switchTo(app: AppBundle, previous: AppBundle, trialMs: number): 
   const code = RECORD_START + JSON.stringify(record) + RECORD_END + LOADER;
   if (!S.write(BOOT_CODE, code) || S.read(BOOT_CODE) !== code) throw new Error('Storage refused the boot code');
   S.erase(FAILURE);
-  const stale = ['.app0', '.app1', '@0' + BUNDLE_NAMES[0], '@1' + BUNDLE_NAMES[0], '@0' + BUNDLE_NAMES[1], '@1' + BUNDLE_NAMES[1]];
+  const stale = [FLASHED_APPS[0], FLASHED_APPS[1], '@0' + BUNDLE_NAMES[0], '@1' + BUNDLE_NAMES[0], '@0' + BUNDLE_NAMES[1], '@1' + BUNDLE_NAMES[1]];
   for (let i = 0; i < stale.length; i++) if (stale[i] !== app.name && stale[i] !== previous.name) S.erase(stale[i]);
   return record;
 }
