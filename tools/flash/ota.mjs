@@ -30,9 +30,14 @@ function otaUrl(url) {
   return parsed;
 }
 
+/**
+ * A request and its whole answer. A body goes only once the board asks for it (Expect:
+ * 100-continue): a refusal (401, 413, 507...) then comes before any of it is sent, rather than
+ * racing the upload, whose next write fails with EPIPE once the board has answered and closed.
+ */
 function request(url, { method = 'GET', headers = {}, body = null, timeoutMs, progress }) {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: body ? { ...headers, 'Content-Length': body.length } : headers, timeout: timeoutMs });
+    const req = http.request(url, { method, headers: body ? { ...headers, 'Content-Length': body.length, Expect: '100-continue' } : headers, timeout: timeoutMs });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
     req.on('error', reject);
     req.on('response', (res) => {
@@ -43,6 +48,8 @@ function request(url, { method = 'GET', headers = {}, body = null, timeoutMs, pr
         let json = null;
         try { json = JSON.parse(text); } catch {}
         resolve({ status: res.statusCode, text, json });
+        // Refused before the body was asked for: the request ends here.
+        if (!req.writableEnded) req.destroy();
       });
     });
     if (!body) return req.end();
@@ -56,7 +63,7 @@ function request(url, { method = 'GET', headers = {}, body = null, timeoutMs, pr
       }
       req.end();
     };
-    next();
+    req.once('continue', next);
   });
 }
 
